@@ -1,0 +1,222 @@
+"""The one schema of ``mediastack.yaml``: validation, defaults and the config reference docs.
+
+Every field carries a description; ``mediastack config reference`` and the README's config
+reference are generated from these descriptions, so they cannot drift from what is validated.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from mediastack.catalogue import CATALOGUE
+
+_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+_VARIABLE_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors (a typo must not be silently ignored); values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _known_service(name: str) -> str:
+    if name not in CATALOGUE:
+        close = difflib.get_close_matches(name, CATALOGUE, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ValueError(f"unknown service '{name}'; {hint}known: {', '.join(CATALOGUE)}")
+    return name
+
+
+ServiceName = Annotated[str, AfterValidator(_known_service)]
+
+
+class Folders(StrictModel):
+    """Host folders. Relative paths are resolved against the folder holding mediastack.yaml."""
+
+    data: Path = Field(
+        Path("data"),
+        description="Holds torrents/ and media/. Mounted as the single /data of the download "
+        "client and the *arr apps, so an import is a hardlink, not a copy.",
+    )
+    config: Path = Field(
+        Path("config"), description="One sub-folder per app for its settings and databases."
+    )
+    backups: Path = Field(Path("backups"), description="Where config backups are written.")
+    stacks: Path = Field(
+        Path("stacks"),
+        description="Where the rendered compose projects are written (vpn/, media/, ops/).",
+    )
+
+
+class Identity(StrictModel):
+    """The user and group every app runs as, and its time zone."""
+
+    puid: int = Field(1000, ge=0, description="User id the apps run as; owns the folders.")
+    pgid: int = Field(1000, ge=0, description="Group id the apps run as.")
+    timezone: str = Field("Etc/UTC", description="IANA time zone, e.g. Europe/Berlin.")
+    umask: str = Field(
+        "002",
+        pattern=r"^0?[0-7]{3}$",
+        description="File creation mask; 002 keeps files group-writable for the other apps.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"'{value}' is not an IANA time zone such as Europe/Berlin") from error
+        return value
+
+
+class Network(StrictModel):
+    """The shared bridge network and where web UIs are published."""
+
+    name: str = Field(
+        "homelab_media_network",
+        pattern=_NAME_PATTERN,
+        description="External bridge network shared by the three stacks; created by `up`.",
+    )
+    bind_address: str = Field(
+        "0.0.0.0",
+        description="Host address web UIs are published on. 0.0.0.0 means every interface; "
+        "set your LAN address (or 127.0.0.1 behind a reverse proxy) to narrow it.",
+    )
+
+    @field_validator("bind_address")
+    @classmethod
+    def _is_address(cls, value: str) -> str:
+        ipaddress.ip_address(value)
+        return value
+
+
+class Vpn(StrictModel):
+    """Gluetun: the WireGuard tunnel every download service lives behind."""
+
+    provider: str = Field(
+        "protonvpn",
+        pattern=r"^[a-z0-9 ]+$",
+        description="Gluetun VPN_SERVICE_PROVIDER, e.g. protonvpn, airvpn, private internet "
+        "access, custom.",
+    )
+    type: Literal["wireguard"] = Field(
+        "wireguard", description="Tunnel protocol. Only WireGuard is supported."
+    )
+    server_countries: list[str] = Field(
+        default_factory=list, description="Gluetun SERVER_COUNTRIES; empty lets gluetun choose."
+    )
+    outbound_subnets: list[str] = Field(
+        default_factory=list,
+        description="Gluetun FIREWALL_OUTBOUND_SUBNETS: LAN subnets (e.g. 192.168.1.0/24) the "
+        "VPN services may reach past the kill switch, such as a plex server on the LAN.",
+    )
+    port_forwarding: bool = Field(
+        True,
+        description="Ask the provider for a forwarded port (seeding needs it); mediastack syncs "
+        "it into qBittorrent.",
+    )
+    control_server_port: int = Field(
+        8000, ge=1, le=65535, description="Gluetun's control server port inside its namespace."
+    )
+    @field_validator("outbound_subnets")
+    @classmethod
+    def _are_subnets(cls, value: list[str]) -> list[str]:
+        for subnet in value:
+            ipaddress.ip_network(subnet, strict=False)
+        return value
+
+    api_key_variable: str = Field(
+        "GLUETUN_API_KEY",
+        pattern=_VARIABLE_PATTERN,
+        description="Name of the .env variable holding the control server API key.",
+    )
+    private_key_variable: str = Field(
+        "WIREGUARD_PRIVATE_KEY",
+        pattern=_VARIABLE_PATTERN,
+        description="Name of the .env variable holding the WireGuard private key.",
+    )
+    addresses_variable: str = Field(
+        "WIREGUARD_ADDRESSES",
+        pattern=_VARIABLE_PATTERN,
+        description="Name of the .env variable holding the WireGuard interface address(es).",
+    )
+
+
+class ServiceSettings(StrictModel):
+    """Per-service overrides of the catalogue defaults."""
+
+    enabled: bool | None = Field(
+        None, description="Switch the service on or off; unset keeps the catalogue default."
+    )
+    tag: str | None = Field(
+        None, pattern=r"^[\w][\w.-]{0,127}$", description="Image tag to use instead of the default."
+    )
+    image: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9._/:@-]*$",
+        description="Whole image reference (repository:tag) replacing the default; excludes tag.",
+    )
+    pull_policy: Literal["always", "missing", "never"] | None = Field(
+        None, description="Compose pull_policy; `never` for locally built images."
+    )
+    ports: dict[str, int] = Field(
+        default_factory=dict,
+        description="Host port per named port, e.g. {webui: 8081}; defaults to the container port.",
+    )
+
+    @field_validator("ports")
+    @classmethod
+    def _valid_ports(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, port in value.items():
+            if not 1 <= port <= 65535:
+                raise ValueError(f"port '{name}' is {port}; a host port is between 1 and 65535")
+        return value
+
+
+class Supervisor(StrictModel):
+    """Limits of the supervisor's healing, so a broken VPN cannot make it thrash."""
+
+    gluetun_healthy_timeout_seconds: int = Field(
+        300, ge=10, le=3600, description="How long a cascade waits for gluetun to turn healthy."
+    )
+    max_cascades_per_hour: int = Field(
+        5, ge=1, le=60, description="Cascades allowed in any rolling hour before pausing."
+    )
+    loop_pause_seconds: int = Field(
+        3600, ge=60, le=86400, description="Pause after a restart loop is detected."
+    )
+
+
+class Config(StrictModel):
+    """mediastack.yaml: the whole stack in one file."""
+
+    name: str = Field(
+        "mediastack",
+        pattern=_NAME_PATTERN,
+        description="Instance name; the compose projects are <name>-vpn, <name>-media, <name>-ops.",
+    )
+    folders: Folders = Field(default_factory=Folders, description="Host folders.")
+    identity: Identity = Field(default_factory=Identity, description="PUID, PGID, TZ, UMASK.")
+    network: Network = Field(default_factory=Network, description="Network and publishing.")
+    vpn: Vpn = Field(default_factory=Vpn, description="The VPN (gluetun).")
+    media_server: Literal["plex", "jellyfin"] = Field(
+        "plex", description="Which media server is enabled by default."
+    )
+    services: dict[ServiceName, ServiceSettings] = Field(
+        default_factory=dict, description="Per-service switches and overrides, keyed by name."
+    )
+    supervisor: Supervisor = Field(default_factory=Supervisor, description="Healing limits.")
+
+
+def variable_name_is_valid(name: str) -> bool:
+    """Return True when ``name`` can be a .env variable (used by the secret checks)."""
+    return re.fullmatch(_VARIABLE_PATTERN, name) is not None

@@ -1,0 +1,259 @@
+"""Config + catalogue -> three compose projects, as plain dicts. Pure and deterministic.
+
+Control flow: for each stack, the enabled services in catalogue order -> one service mapping
+each (image, network placement, identity, volumes, environment, healthcheck, labels) -> gluetun
+also publishes the web UIs of the services in its namespace.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from mediastack.catalogue import CATALOGUE, DataMount, ServiceDefinition, Stack, Zone
+from mediastack.config import ConfigError, ConfigProblem, LoadedConfig
+
+# A namespace left behind by a restarted gluetun keeps only ``lo``; the app inside still answers
+# on localhost, so its own probe passes. This guard makes the healthcheck see it (measured).
+NAMESPACE_GUARD = "ls /sys/class/net | grep -qvx lo"
+MANAGED_LABEL = "mediastack.managed"
+STACK_LABEL = "mediastack.stack"
+ZONE_LABEL = "mediastack.zone"
+AUTOHEAL_LABEL = "autoheal"
+
+
+@dataclass(frozen=True)
+class RenderedStack:
+    """One compose project: its document and the variables its env file must hold."""
+
+    stack: Stack
+    project_name: str
+    document: dict[str, Any]
+    variables: frozenset[str] = field(default_factory=frozenset)
+    optional_variables: frozenset[str] = field(default_factory=frozenset)
+
+
+def render_stacks(loaded: LoadedConfig) -> list[RenderedStack]:
+    """Given a loaded config, return the stacks that have enabled services, in start order;
+    raise ConfigError when an enabled service depends on a disabled one."""
+    problems = list(_dependency_problems(loaded))
+    if problems:
+        raise ConfigError(str(loaded.path), problems)
+    stacks = []
+    for stack in Stack:
+        services = loaded.enabled_services(stack)
+        if services:
+            stacks.append(_render_stack(loaded, stack, services))
+    return stacks
+
+
+def _dependency_problems(loaded: LoadedConfig) -> Iterator[ConfigProblem]:
+    for definition in loaded.enabled_services():
+        for needed in definition.depends_on:
+            if not loaded.is_enabled(CATALOGUE[needed]):
+                yield ConfigProblem(
+                    f"services.{needed}.enabled",
+                    f"{definition.name} needs {needed}, which is switched off",
+                    f"enable {needed}, or switch off {definition.name}",
+                )
+
+
+def _render_stack(
+    loaded: LoadedConfig, stack: Stack, services: list[ServiceDefinition]
+) -> RenderedStack:
+    document: dict[str, Any] = {"name": loaded.project_name(stack), "services": {}}
+    variables: set[str] = set()
+    optional: set[str] = set()
+    for definition in services:
+        document["services"][definition.name] = render_service(loaded, definition)
+        variables.update(definition.secrets.values())
+        optional.update(definition.optional_secrets.values())
+        if definition.zone == Zone.GLUETUN:
+            vpn = loaded.config.vpn
+            variables.update(
+                {vpn.api_key_variable, vpn.private_key_variable, vpn.addresses_variable}
+            )
+    if any(definition.zone != Zone.HOST for definition in services):
+        document["networks"] = {
+            "default": {"name": loaded.config.network.name, "external": True}
+        }
+    return RenderedStack(
+        stack=stack,
+        project_name=loaded.project_name(stack),
+        document=document,
+        variables=frozenset(variables),
+        optional_variables=frozenset(optional),
+    )
+
+
+def render_service(loaded: LoadedConfig, definition: ServiceDefinition) -> dict[str, Any]:
+    """Return the compose mapping of one enabled service."""
+    service: dict[str, Any] = {"image": image_reference(loaded, definition)}
+    settings = loaded.config.services.get(definition.name)
+    if settings is not None and settings.pull_policy is not None:
+        service["pull_policy"] = settings.pull_policy
+    if definition.command:
+        service["command"] = list(definition.command)
+    service.update(_placement(loaded, definition))
+    if definition.run_as_identity:
+        service["user"] = f"{loaded.config.identity.puid}:{loaded.config.identity.pgid}"
+    service.update(_privileges(definition))
+    service["environment"] = _environment(loaded, definition)
+    volumes = _volumes(loaded, definition)
+    if volumes:
+        service["volumes"] = volumes
+    service["healthcheck"] = _healthcheck(definition)
+    service["labels"] = {
+        AUTOHEAL_LABEL: "true",
+        MANAGED_LABEL: "true",
+        STACK_LABEL: definition.stack.value,
+        ZONE_LABEL: definition.zone.value,
+    }
+    service["restart"] = "unless-stopped"
+    return service
+
+
+def image_reference(loaded: LoadedConfig, definition: ServiceDefinition) -> str:
+    """Return the image a service runs: a whole-image override, a tag override, or the default."""
+    settings = loaded.config.services.get(definition.name)
+    if settings is not None and settings.image is not None:
+        return settings.image
+    if settings is not None and settings.tag is not None:
+        return f"{definition.image}:{settings.tag}"
+    return definition.image_reference
+
+
+def _placement(loaded: LoadedConfig, definition: ServiceDefinition) -> dict[str, Any]:
+    if definition.zone == Zone.VPN:
+        return {
+            "network_mode": "service:gluetun",
+            "depends_on": {"gluetun": {"condition": "service_healthy", "restart": True}},
+        }
+    placement: dict[str, Any] = {}
+    if definition.zone == Zone.HOST:
+        placement["network_mode"] = "host"
+    else:
+        ports = published_ports(loaded, definition)
+        if ports:
+            placement["ports"] = ports
+    if definition.depends_on:
+        placement["depends_on"] = {
+            needed: {"condition": "service_healthy"} for needed in definition.depends_on
+        }
+    return placement
+
+
+def published_ports(loaded: LoadedConfig, definition: ServiceDefinition) -> list[str]:
+    """Return the port bindings published for ``definition``: gluetun also carries those of
+    every enabled service in its namespace (they have no network of their own)."""
+    owners = [definition]
+    if definition.zone == Zone.GLUETUN:
+        owners += [d for d in loaded.enabled_services(Stack.VPN) if d.zone == Zone.VPN]
+    address = loaded.config.network.bind_address
+    host = f"[{address}]" if ":" in address else address
+    bindings = []
+    for owner in owners:
+        for port in owner.ports:
+            if port.publish:
+                host_port = host_port_of(loaded, owner, port.name)
+                suffix = "" if port.protocol == "tcp" else f"/{port.protocol}"
+                bindings.append(f"{host}:{host_port}:{port.container}{suffix}")
+    return bindings
+
+
+def host_port_of(loaded: LoadedConfig, definition: ServiceDefinition, port_name: str) -> int:
+    """Return the host port for a named port: the configured override or the container port."""
+    settings = loaded.config.services.get(definition.name)
+    if settings is not None and port_name in settings.ports:
+        return settings.ports[port_name]
+    return next(port.container for port in definition.ports if port.name == port_name)
+
+
+def _privileges(definition: ServiceDefinition) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if definition.cap_add:
+        extra["cap_add"] = list(definition.cap_add)
+    if definition.devices:
+        extra["devices"] = list(definition.devices)
+    if definition.read_only:
+        extra["read_only"] = True
+    if definition.tmpfs:
+        extra["tmpfs"] = list(definition.tmpfs)
+    if definition.init:
+        extra["init"] = True
+    return extra
+
+
+def _environment(loaded: LoadedConfig, definition: ServiceDefinition) -> dict[str, str]:
+    identity = loaded.config.identity
+    environment: dict[str, str] = {"TZ": identity.timezone}
+    if definition.linuxserver_identity:
+        environment |= {
+            "PUID": str(identity.puid),
+            "PGID": str(identity.pgid),
+            "UMASK": identity.umask,
+        }
+    if definition.zone == Zone.GLUETUN:
+        environment |= _gluetun_environment(loaded)
+    environment |= definition.environment
+    for target, variable in definition.secrets.items():
+        environment[target] = required_reference(variable)
+    for target, variable in definition.optional_secrets.items():
+        environment[target] = f"${{{variable}:-}}"
+    return environment
+
+
+def required_reference(variable: str) -> str:
+    """Return a compose interpolation that fails with a fix when the variable is unset."""
+    return f"${{{variable}:?{variable} is not set: add it to .env, then run mediastack render}}"
+
+
+def _gluetun_environment(loaded: LoadedConfig) -> dict[str, str]:
+    vpn = loaded.config.vpn
+    # Newer gluetun answers 401 on every control-server route until a role is configured.
+    role = json.dumps(
+        {"auth": "apikey", "apikey": required_reference(vpn.api_key_variable)},
+        separators=(",", ":"),
+    )
+    environment = {
+        "VPN_SERVICE_PROVIDER": vpn.provider,
+        "VPN_TYPE": vpn.type,
+        "WIREGUARD_PRIVATE_KEY": required_reference(vpn.private_key_variable),
+        "WIREGUARD_ADDRESSES": required_reference(vpn.addresses_variable),
+        "VPN_PORT_FORWARDING": "on" if vpn.port_forwarding else "off",
+        "HTTP_CONTROL_SERVER_ADDRESS": f":{vpn.control_server_port}",
+        "HTTP_CONTROL_SERVER_AUTH_DEFAULT_ROLE": role,
+    }
+    if vpn.server_countries:
+        environment["SERVER_COUNTRIES"] = ",".join(vpn.server_countries)
+    if vpn.outbound_subnets:
+        environment["FIREWALL_OUTBOUND_SUBNETS"] = ",".join(vpn.outbound_subnets)
+    return environment
+
+
+def _volumes(loaded: LoadedConfig, definition: ServiceDefinition) -> list[str]:
+    volumes = []
+    if definition.config_target is not None:
+        volumes.append(f"{loaded.config_folder / definition.name}:{definition.config_target}")
+    if definition.data_mount == DataMount.ALL:
+        volumes.append(f"{loaded.data_folder}:/data")
+    elif definition.data_mount == DataMount.MEDIA:
+        volumes.append(f"{loaded.data_folder / 'media'}:/data/media")
+    volumes.extend(definition.extra_volumes)
+    return volumes
+
+
+def _healthcheck(definition: ServiceDefinition) -> dict[str, Any]:
+    check = definition.healthcheck
+    probe = check.probe
+    if definition.zone == Zone.VPN:
+        probe = f"{NAMESPACE_GUARD} && {probe}"
+    return {
+        "test": ["CMD-SHELL", probe],
+        "interval": check.interval,
+        "timeout": check.timeout,
+        "retries": check.retries,
+        "start_period": check.start_period,
+    }
