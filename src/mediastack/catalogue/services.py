@@ -28,7 +28,7 @@ def _wget(port: int, path: str = "/") -> Healthcheck:
 
 GLUETUN = ServiceDefinition(
     name="gluetun",
-    description="WireGuard VPN client with a kill switch; owns the namespace of every download service",
+    description="WireGuard VPN client with a kill switch; owns the download services' namespace",
     image="qmcgaw/gluetun",
     tag="v3",
     stack=Stack.VPN,

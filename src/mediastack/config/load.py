@@ -251,7 +251,7 @@ def _settings_model() -> type[BaseModel]:
 
 
 def _dict_value_model(annotation: Any) -> type[BaseModel] | None:
-    arguments = getattr(annotation, "__args__", ())
+    arguments: tuple[Any, ...] = getattr(annotation, "__args__", ())
     if getattr(annotation, "__origin__", None) is dict and len(arguments) == 2:
         value = arguments[1]
         if isinstance(value, type) and issubclass(value, BaseModel):

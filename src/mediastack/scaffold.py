@@ -1,0 +1,136 @@
+"""``mediastack init``: write the config, the secrets file and the folder tree, then render.
+
+Control flow: choose answers (flags, prompts, defaults) -> build a Config (validated like any
+other) -> refuse an existing config unless forced -> write mediastack.yaml and .env (0600,
+keeping every value already there) -> create folders owned by PUID:PGID -> render.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mediastack.catalogue import ServiceDefinition
+from mediastack.config import Config, LoadedConfig
+from mediastack.config.reference import commented_yaml
+from mediastack.render import atomic_write
+from mediastack.render.environment import PLACEHOLDER_PREFIX, read_secrets
+
+# Values init generates, and values only the user can provide (named so they stand out).
+GENERATED_VARIABLES = ("GLUETUN_API_KEY", "SONARR_API_KEY", "RADARR_API_KEY", "PROWLARR_API_KEY")
+PLACEHOLDERS = {
+    "WIREGUARD_PRIVATE_KEY": "the WireGuard private key from your VPN provider's config file",
+    "WIREGUARD_ADDRESSES": "the WireGuard Address line from that file, e.g. 10.2.0.2/32",
+}
+OPTIONAL_VARIABLES = {"PLEX_CLAIM": "a claim token from https://www.plex.tv/claim (4 minutes)"}
+DATA_FOLDERS = ("torrents/movies", "torrents/tv", "media/movies", "media/tv")
+
+
+class AlreadyInitialised(Exception):
+    """The folder already holds a config and --force was not given."""
+
+
+@dataclass(frozen=True)
+class InitResult:
+    config_path: Path
+    env_path: Path
+    created_folders: list[Path]
+    placeholders: list[str]
+
+
+def default_identity() -> tuple[int, int]:
+    """Return the PUID/PGID to suggest: the invoking user behind sudo, else the current user
+    unless that is root (apps should not run as root), else 1000."""
+    uid = int(os.environ.get("SUDO_UID", os.getuid()))
+    gid = int(os.environ.get("SUDO_GID", os.getgid()))
+    return (uid, gid) if uid != 0 else (1000, 1000)
+
+
+def default_timezone() -> str:
+    """Return the host's time zone name, or Etc/UTC when it cannot be told."""
+    if os.environ.get("TZ"):
+        return os.environ["TZ"]
+    timezone_file = Path("/etc/timezone")
+    if timezone_file.exists():
+        return timezone_file.read_text(encoding="utf-8").strip() or "Etc/UTC"
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        target = str(localtime.resolve())
+        if "/zoneinfo/" in target:
+            return target.split("/zoneinfo/", 1)[1]
+    return "Etc/UTC"
+
+
+def initialise(directory: Path, config: Config, force: bool = False) -> InitResult:
+    """Write mediastack.yaml, .env and the folder tree under ``directory``; return what was
+    made. Raise AlreadyInitialised when a config exists there and ``force`` is false."""
+    directory = directory.resolve()
+    config_path = directory / "mediastack.yaml"
+    if config_path.exists() and not force:
+        raise AlreadyInitialised(str(config_path))
+    directory.mkdir(parents=True, exist_ok=True)
+    atomic_write(config_path, commented_yaml(config), 0o644)
+    loaded = LoadedConfig(config=config, path=config_path)
+    placeholders = write_secrets_file(loaded.env_file)
+    created = create_folders(loaded)
+    return InitResult(config_path, loaded.env_file, created, placeholders)
+
+
+def write_secrets_file(path: Path) -> list[str]:
+    """Write .env (mode 0600) keeping every value already in it, generating API keys and naming
+    placeholders for what only the user knows; return the variables still holding one."""
+    existing = read_secrets(path)
+    lines = [
+        "# mediastack secrets. Never commit this file. Mode 0600.",
+        f"# Values starting with {PLACEHOLDER_PREFIX} must be replaced before `mediastack up`.",
+        "",
+    ]
+    for name in GENERATED_VARIABLES:
+        lines.append(f"{name}={existing.get(name) or secrets.token_hex(16)}")
+    for name, meaning in PLACEHOLDERS.items():
+        lines += [f"# {meaning}", f"{name}={existing.get(name) or PLACEHOLDER_PREFIX + '_' + name}"]
+    for name, meaning in OPTIONAL_VARIABLES.items():
+        lines += [f"# optional: {meaning}", f"{name}={existing.get(name, '')}"]
+    known = {*GENERATED_VARIABLES, *PLACEHOLDERS, *OPTIONAL_VARIABLES}
+    extra = {name: value for name, value in existing.items() if name not in known}
+    if extra:
+        lines += ["", "# kept from the previous file"]
+        lines += [f"{name}={value}" for name, value in extra.items()]
+    atomic_write(path, "\n".join(lines) + "\n", 0o600)
+    current = read_secrets(path)
+    return [name for name in PLACEHOLDERS if current[name].startswith(PLACEHOLDER_PREFIX)]
+
+
+def create_folders(loaded: LoadedConfig) -> list[Path]:
+    """Create the TRaSH-style tree and one config folder per enabled app; chown them to
+    PUID:PGID when running as root. Return the folders that did not exist before."""
+    wanted = [loaded.data_folder / relative for relative in DATA_FOLDERS]
+    wanted += [loaded.backups_folder]
+    wanted += [loaded.config_folder / d.name for d in _with_config(loaded.enabled_services())]
+    created = [folder for folder in wanted if not folder.exists()]
+    for folder in wanted:
+        folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        identity = loaded.config.identity
+        for folder in _with_parents(created, stop_at=loaded.root):
+            os.chown(folder, identity.puid, identity.pgid)
+    return created
+
+
+def _with_config(definitions: Iterable[ServiceDefinition]) -> list[ServiceDefinition]:
+    return [definition for definition in definitions if definition.config_target is not None]
+
+
+def _with_parents(folders: list[Path], stop_at: Path) -> list[Path]:
+    """Return ``folders`` plus their parents below ``stop_at`` (data/, data/torrents, ...)."""
+    result: set[Path] = set()
+    for folder in folders:
+        result.add(folder)
+        for parent in folder.parents:
+            if parent == stop_at or stop_at not in parent.parents:
+                break
+            result.add(parent)
+    return sorted(result)
