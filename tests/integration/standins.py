@@ -89,9 +89,7 @@ def docker(
         check=False,
     )
     if check and completed.returncode != 0:
-        raise DockerCommandError(
-            command, completed.returncode, completed.stdout, completed.stderr
-        )
+        raise DockerCommandError(command, completed.returncode, completed.stdout, completed.stderr)
     return completed
 
 
@@ -135,15 +133,12 @@ def build_gluetun_standin() -> str:
 
 
 def remove_test_resources(prefix: str = TEST_PROJECT_PREFIX) -> None:
-    """Remove the containers, volumes and networks of every compose project (and every network)
-    whose name starts with ``prefix``."""
-    label = "com.docker.compose.project"
-    listed = docker("ps", "-a", "--filter", f"label={label}", "--format", f'{{{{.ID}}}} {{{{.Label "{label}"}}}}')
-    containers = _ids_with_prefix(listed.stdout, prefix)
+    """Remove the containers and volumes of every compose project whose name starts with
+    ``prefix``, and every network whose name does."""
+    containers = _in_projects_with_prefix(["ps", "-a"], "{{.ID}}", prefix)
     if containers:
         docker("rm", "-f", "-v", *containers)
-    listed = docker("volume", "ls", "--filter", f"label={label}", "--format", f'{{{{.Name}}}} {{{{.Label "{label}"}}}}')
-    volumes = _ids_with_prefix(listed.stdout, prefix)
+    volumes = _in_projects_with_prefix(["volume", "ls"], "{{.Name}}", prefix)
     if volumes:
         docker("volume", "rm", "-f", *volumes)
     listed = docker("network", "ls", "--format", "{{.Name}}")
@@ -152,14 +147,19 @@ def remove_test_resources(prefix: str = TEST_PROJECT_PREFIX) -> None:
         docker("network", "rm", *networks)
 
 
-def _ids_with_prefix(listing: str, prefix: str) -> list[str]:
-    """Given lines 'ID PROJECT', return the IDs whose project starts with ``prefix``."""
-    ids = []
-    for line in listing.splitlines():
+def _in_projects_with_prefix(listing: list[str], field: str, prefix: str) -> list[str]:
+    """Run the docker ``listing`` command; return ``field`` of the objects whose compose
+    project label starts with ``prefix``."""
+    label = "com.docker.compose.project"
+    listed = docker(
+        *listing, "--filter", f"label={label}", "--format", f'{field} {{{{.Label "{label}"}}}}'
+    )
+    found = []
+    for line in listed.stdout.splitlines():
         fields = line.split()
         if len(fields) == 2 and fields[1].startswith(prefix):
-            ids.append(fields[0])
-    return ids
+            found.append(fields[0])
+    return found
 
 
 def _build_images(source: Path, wanted: Mapping[str, Mapping[str, str]]) -> None:
