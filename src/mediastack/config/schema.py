@@ -151,6 +151,20 @@ class Vpn(StrictModel):
     )
 
 
+_DURATION = r"^[0-9]+(ms|s|m|h)$"
+
+
+class HealthcheckTiming(StrictModel):
+    """Healthcheck timing overrides (the probe itself comes from the catalogue)."""
+
+    interval: str | None = Field(None, pattern=_DURATION, description="Time between probes.")
+    timeout: str | None = Field(None, pattern=_DURATION, description="Probe time limit.")
+    retries: int | None = Field(None, ge=1, le=100, description="Failures before unhealthy.")
+    start_period: str | None = Field(
+        None, pattern=_DURATION, description="Start-up time during which failures don't count."
+    )
+
+
 class ServiceSettings(StrictModel):
     """Per-service overrides of the catalogue defaults."""
 
@@ -171,6 +185,10 @@ class ServiceSettings(StrictModel):
     ports: dict[str, int] = Field(
         default_factory=dict,
         description="Host port per named port, e.g. {webui: 8081}; defaults to the container port.",
+    )
+    healthcheck: HealthcheckTiming = Field(
+        default_factory=HealthcheckTiming,
+        description="Healthcheck timing, e.g. {interval: 10s}; faster probes heal sooner.",
     )
 
     @field_validator("ports")

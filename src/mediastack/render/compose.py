@@ -104,7 +104,7 @@ def render_service(loaded: LoadedConfig, definition: ServiceDefinition) -> dict[
     volumes = _volumes(loaded, definition)
     if volumes:
         service["volumes"] = volumes
-    service["healthcheck"] = _healthcheck(definition)
+    service["healthcheck"] = _healthcheck(loaded, definition)
     service["labels"] = {
         AUTOHEAL_LABEL: "true",
         MANAGED_LABEL: "true",
@@ -245,15 +245,17 @@ def _volumes(loaded: LoadedConfig, definition: ServiceDefinition) -> list[str]:
     return volumes
 
 
-def _healthcheck(definition: ServiceDefinition) -> dict[str, Any]:
+def _healthcheck(loaded: LoadedConfig, definition: ServiceDefinition) -> dict[str, Any]:
     check = definition.healthcheck
     probe = check.probe
     if definition.zone == Zone.VPN:
         probe = f"{NAMESPACE_GUARD} && {probe}"
+    settings = loaded.config.services.get(definition.name)
+    timing = settings.healthcheck if settings is not None else None
     return {
         "test": ["CMD-SHELL", probe],
-        "interval": check.interval,
-        "timeout": check.timeout,
-        "retries": check.retries,
-        "start_period": check.start_period,
+        "interval": (timing and timing.interval) or check.interval,
+        "timeout": (timing and timing.timeout) or check.timeout,
+        "retries": (timing and timing.retries) or check.retries,
+        "start_period": (timing and timing.start_period) or check.start_period,
     }

@@ -146,3 +146,13 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     written = render_to_disk(loaded, dry_run=True)
     assert written and all(file.changed for file in written)
     assert not loaded.stacks_folder.exists()
+
+
+def test_healthcheck_timing_can_be_tuned_per_service(tmp_path: Path) -> None:
+    loaded = make_config(
+        tmp_path, "services: {sonarr: {healthcheck: {interval: 2s, retries: 5}}}\n"
+    )
+    check = documents(loaded)["vpn"]["services"]["sonarr"]["healthcheck"]
+    assert check["interval"] == "2s"
+    assert check["retries"] == 5
+    assert check["timeout"] == "10s"

@@ -1,0 +1,5 @@
+"""Allow ``python -m mediastack``."""
+
+from mediastack.cli.main import run
+
+run()
