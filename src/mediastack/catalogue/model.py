@@ -87,6 +87,7 @@ class ServiceDefinition:
     tmpfs: tuple[str, ...] = ()
     init: bool = False
     depends_on: tuple[str, ...] = ()
+    docker_api: bool = False  # joins the ops stack's internal network to reach the socket proxy
     website: str = ""
 
     @property

@@ -259,7 +259,8 @@ MEDIA_SERVICES: tuple[ServiceDefinition, ...] = (
 OPS_SERVICES: tuple[ServiceDefinition, ...] = (
     ServiceDefinition(
         name="socket-proxy",
-        description="The only holder of the docker socket; the supervisor and WUD talk to it",
+        description="The only holder of the docker socket; reachable only on the ops stack's "
+        "internal network, by the supervisor and WUD",
         image="lscr.io/linuxserver/socket-proxy",
         tag="latest",
         stack=Stack.OPS,
@@ -298,6 +299,7 @@ OPS_SERVICES: tuple[ServiceDefinition, ...] = (
         # Off until the supervisor image ships (see the README's roadmap).
         enabled_by_default=False,
         depends_on=("socket-proxy",),
+        docker_api=True,
         environment={"DOCKER_HOST": "tcp://socket-proxy:2375"},
     ),
     ServiceDefinition(
@@ -329,6 +331,7 @@ OPS_SERVICES: tuple[ServiceDefinition, ...] = (
         environment={"WUD_WATCHER_LOCAL_HOST": "socket-proxy", "WUD_WATCHER_LOCAL_PORT": "2375"},
         enabled_by_default=False,
         depends_on=("socket-proxy",),
+        docker_api=True,
         website="https://getwud.github.io/wud",
     ),
     ServiceDefinition(

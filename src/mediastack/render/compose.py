@@ -22,6 +22,10 @@ MANAGED_LABEL = "mediastack.managed"
 STACK_LABEL = "mediastack.stack"
 ZONE_LABEL = "mediastack.zone"
 AUTOHEAL_LABEL = "autoheal"
+# The socket proxy answers on this project-internal network only: a container on the shared
+# bridge that could reach it could ask the engine for a privileged container (root on the host).
+DOCKER_API_NETWORK = "docker-api"
+SOCKET_PROXY = "socket-proxy"
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,9 @@ class RenderedStack:
 
 def render_stacks(loaded: LoadedConfig) -> list[RenderedStack]:
     """Given a loaded config, return the stacks that have enabled services, in start order;
-    raise ConfigError when an enabled service depends on a disabled one."""
-    problems = list(_dependency_problems(loaded))
+    raise ConfigError when an enabled service depends on a disabled one or two services would
+    publish the same host port."""
+    problems = [*_dependency_problems(loaded), *_port_clash_problems(loaded)]
     if problems:
         raise ConfigError(str(loaded.path), problems)
     stacks = []
@@ -60,6 +65,36 @@ def _dependency_problems(loaded: LoadedConfig) -> Iterator[ConfigProblem]:
                 )
 
 
+def _port_clash_problems(loaded: LoadedConfig) -> Iterator[ConfigProblem]:
+    """Yield a problem for every host port two enabled services would publish (a clash makes
+    the second stack fail to start, possibly in another compose project)."""
+    owners: dict[int, str] = {}
+    for definition in loaded.enabled_services():
+        if definition.zone == Zone.VPN:
+            continue  # published by gluetun, counted under their own names below
+        for owner, port_name, host_port in _host_ports(loaded, definition):
+            if host_port in owners:
+                yield ConfigProblem(
+                    f"services.{owner}.ports.{port_name}",
+                    f"host port {host_port} is also used by {owners[host_port]}",
+                    f"give services.{owner}.ports.{port_name} a free port",
+                )
+            else:
+                owners[host_port] = owner
+
+
+def _host_ports(
+    loaded: LoadedConfig, definition: ServiceDefinition
+) -> Iterator[tuple[str, str, int]]:
+    owners = [definition]
+    if definition.zone == Zone.GLUETUN:
+        owners += [d for d in loaded.enabled_services(Stack.VPN) if d.zone == Zone.VPN]
+    for owner in owners:
+        for port in owner.ports:
+            if port.publish or owner.zone == Zone.HOST:
+                yield owner.name, port.name, host_port_of(loaded, owner, port.name)
+
+
 def _render_stack(
     loaded: LoadedConfig, stack: Stack, services: list[ServiceDefinition]
 ) -> RenderedStack:
@@ -75,10 +110,13 @@ def _render_stack(
             variables.update(
                 {vpn.api_key_variable, vpn.private_key_variable, vpn.addresses_variable}
             )
+    networks: dict[str, Any] = {}
     if any(definition.zone != Zone.HOST for definition in services):
-        document["networks"] = {
-            "default": {"name": loaded.config.network.name, "external": True}
-        }
+        networks["default"] = {"name": loaded.config.network.name, "external": True}
+    if any(definition.name == SOCKET_PROXY for definition in services):
+        networks[DOCKER_API_NETWORK] = {"internal": True}
+    if networks:
+        document["networks"] = networks
     return RenderedStack(
         stack=stack,
         project_name=loaded.project_name(stack),
@@ -126,23 +164,32 @@ def image_reference(loaded: LoadedConfig, definition: ServiceDefinition) -> str:
 
 
 def _placement(loaded: LoadedConfig, definition: ServiceDefinition) -> dict[str, Any]:
-    if definition.zone == Zone.VPN:
-        return {
-            "network_mode": "service:gluetun",
-            "depends_on": {"gluetun": {"condition": "service_healthy", "restart": True}},
-        }
     placement: dict[str, Any] = {}
-    if definition.zone == Zone.HOST:
+    depends_on: dict[str, Any] = {
+        needed: {"condition": "service_healthy"} for needed in definition.depends_on
+    }
+    if definition.zone == Zone.VPN:
+        placement["network_mode"] = "service:gluetun"
+        # restart: compose restarts the dependents when it restarts gluetun itself.
+        depends_on = {"gluetun": {"condition": "service_healthy", "restart": True}} | depends_on
+    elif definition.zone == Zone.HOST:
         placement["network_mode"] = "host"
     else:
         ports = published_ports(loaded, definition)
         if ports:
             placement["ports"] = ports
-    if definition.depends_on:
-        placement["depends_on"] = {
-            needed: {"condition": "service_healthy"} for needed in definition.depends_on
-        }
+        placement.update(_networks(definition))
+    if depends_on:
+        placement["depends_on"] = depends_on
     return placement
+
+
+def _networks(definition: ServiceDefinition) -> dict[str, Any]:
+    if definition.name == SOCKET_PROXY:
+        return {"networks": [DOCKER_API_NETWORK]}
+    if definition.docker_api:
+        return {"networks": ["default", DOCKER_API_NETWORK]}
+    return {}
 
 
 def published_ports(loaded: LoadedConfig, definition: ServiceDefinition) -> list[str]:

@@ -156,3 +156,27 @@ def test_healthcheck_timing_can_be_tuned_per_service(tmp_path: Path) -> None:
     assert check["interval"] == "2s"
     assert check["retries"] == 5
     assert check["timeout"] == "10s"
+
+
+def test_two_services_on_one_host_port_is_a_config_problem(tmp_path: Path) -> None:
+    loaded = make_config(
+        tmp_path,
+        "services:\n"
+        "  sonarr: {ports: {webui: 8080}}\n"
+        "  tautulli: {enabled: true, ports: {webui: 5055}}\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        render_stacks(loaded)
+    messages = {problem.path: problem.message for problem in caught.value.problems}
+    assert "qbittorrent" in messages["services.sonarr.ports.webui"]
+    assert "seerr" in messages["services.tautulli.ports.webui"]
+
+
+def test_the_socket_proxy_is_reachable_only_on_an_internal_network(tmp_path: Path) -> None:
+    loaded = make_config(tmp_path, "services: {whatsupdocker: {enabled: true}}\n")
+    ops = documents(loaded)["ops"]
+    assert ops["networks"]["docker-api"] == {"internal": True}
+    assert ops["services"]["socket-proxy"]["networks"] == ["docker-api"]
+    assert ops["services"]["whatsupdocker"]["networks"] == ["default", "docker-api"]
+    media = documents(loaded)["media"]["services"]
+    assert "networks" not in media["seerr"]
