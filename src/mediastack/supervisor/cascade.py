@@ -1,0 +1,580 @@
+"""The VPN cascade as a pure state machine: observations in, actions out, time passed in.
+
+When gluetun restarts in place (new namespace) or is recreated (new id), its dependents keep
+running in a dead namespace. The machine waits for gluetun to be healthy (bounded), asks the
+limiter, recreates every stale dependent at once, verifies each, retries a failed one with
+backoff and bounded attempts, and reports. A newer gluetun incarnation supersedes the cascade
+in flight; a dependent already done for the current incarnation is never recreated again.
+``snapshot()`` is what the runtime persists after every ``handle()``, before executing actions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import assert_never
+
+from mediastack.config.schema import Supervisor
+from mediastack.supervisor.actions import (
+    Action,
+    CascadeFinished,
+    FinishedCascade,
+    GiveUp,
+    Gluetun,
+    Notify,
+    Outcome,
+    Pause,
+    Priority,
+    RecreateDependents,
+    Reread,
+    RetryDependent,
+    Stage,
+    VerifyDependents,
+    WaitForGluetun,
+)
+from mediastack.supervisor.backoff import Backoff
+from mediastack.supervisor.clock import require_aware
+from mediastack.supervisor.limits import CascadeLimiter, LimiterState, Paused, RateLimited
+from mediastack.supervisor.observations import (
+    EngineState,
+    GluetunHealthy,
+    GluetunStarted,
+    Observation,
+    RecreateResult,
+    Staleness,
+    Tick,
+    Verification,
+    VerificationResult,
+    stale_services,
+)
+from mediastack.supervisor.progress import (
+    DependentProgress,
+    DependentStatus,
+    InFlightCascade,
+    Phase,
+)
+
+CASCADE_SUBJECT = "cascades"
+DEPENDENT_RETRY = Backoff(timedelta(seconds=5), timedelta(seconds=60), max_attempts=4)
+
+
+@dataclass(frozen=True)
+class CascadeSettings:
+    """The cascade's bounds. ``result_grace`` is how long past an action's deadline a missing
+    result is taken as a failure."""
+
+    gluetun_healthy_timeout: timedelta = timedelta(seconds=300)
+    recreate_timeout: timedelta = timedelta(seconds=180)
+    verify_timeout: timedelta = timedelta(seconds=180)
+    result_grace: timedelta = timedelta(seconds=30)
+    retry: Backoff = DEPENDENT_RETRY
+
+    @classmethod
+    def from_config(cls, settings: Supervisor) -> CascadeSettings:
+        """Given the config's supervisor section, return settings with its gluetun timeout."""
+        timeout = timedelta(seconds=settings.gluetun_healthy_timeout_seconds)
+        return cls(gluetun_healthy_timeout=timeout)
+
+
+@dataclass(frozen=True)
+class CascadeSnapshot:
+    """Everything the cascade needs to resume after a supervisor restart."""
+
+    limiter: LimiterState
+    in_flight: InFlightCascade | None
+    gluetun: Gluetun | None
+
+
+class Mode(StrEnum):
+    """What ``mediastack status`` shows for the supervisor."""
+
+    WATCHING = "watching"
+    CASCADING = "cascading"
+    PAUSED = "paused"
+
+
+@dataclass(frozen=True)
+class CascadeStatus:
+    """The supervisor's mode, the end of a pause, and the cascade in flight."""
+
+    mode: Mode
+    paused_until: datetime | None
+    in_flight: InFlightCascade | None
+
+
+class CascadeMachine:
+    """Decides the cascade. Not thread-safe: feed it from one loop."""
+
+    def __init__(
+        self,
+        settings: CascadeSettings,
+        limiter: CascadeLimiter,
+        in_flight: InFlightCascade | None = None,
+        gluetun: Gluetun | None = None,
+    ) -> None:
+        self._settings = settings
+        self._limiter = limiter
+        self._in_flight = in_flight
+        self._gluetun = in_flight.gluetun if in_flight is not None else gluetun
+        # Services whose recreate or verification this process issued: a result will come.
+        # Awaited work missing from here was issued by a previous process and is lost.
+        self._issued_here: set[str] = set()
+
+    @classmethod
+    def from_snapshot(
+        cls, settings: CascadeSettings, limiter: CascadeLimiter, snapshot: CascadeSnapshot
+    ) -> CascadeMachine:
+        """Given settings, a limiter holding ``snapshot.limiter`` and a snapshot, resume."""
+        return cls(settings, limiter, snapshot.in_flight, snapshot.gluetun)
+
+    # -- what the runtime reads -------------------------------------------------------------
+
+    def snapshot(self) -> CascadeSnapshot:
+        """Return the state to persist (in one transaction) before executing the actions."""
+        return CascadeSnapshot(self._limiter.state, self._in_flight, self._gluetun)
+
+    def locked_services(self) -> frozenset[str]:
+        """Return the services autoheal must leave alone: those the cascade is about to
+        recreate or is recreating."""
+        return self._in_flight.locked_services if self._in_flight else frozenset()
+
+    def next_wakeup(self) -> datetime | None:
+        """Return the latest time the runtime must send a ``Tick``, or None when nothing waits."""
+        candidates = [self._limiter.state.pause_until, *self._cascade_deadlines()]
+        present = [moment for moment in candidates if moment is not None]
+        return min(present) if present else None
+
+    def status(self, now: datetime) -> CascadeStatus:
+        """Given the time, return watching / cascading / paused-until."""
+        paused_until = self._limiter.status(now).paused_until
+        if self._in_flight is not None:
+            return CascadeStatus(Mode.CASCADING, paused_until, self._in_flight)
+        mode = Mode.PAUSED if paused_until is not None else Mode.WATCHING
+        return CascadeStatus(mode, paused_until, None)
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def handle(self, observation: Observation, now: datetime) -> list[Action]:
+        """Given one observation and the time, update the cascade and return what to do."""
+        now = require_aware(now)
+        match observation:
+            case GluetunStarted():
+                return self._on_started(observation, now)
+            case GluetunHealthy():
+                return self._on_healthy(observation, now)
+            case EngineState():
+                return self._on_engine_state(observation, now)
+            case RecreateResult():
+                return self._on_recreated(observation, now)
+            case VerificationResult():
+                return self._on_verified(observation, now)
+            case Tick():
+                return self._on_tick(now)
+            case _:
+                assert_never(observation)
+
+    def resume(self, now: datetime) -> list[Action]:
+        """Lift a loop pause (the user's ``--resume``); return a notice and a re-read request."""
+        require_aware(now)
+        actions: list[Action] = []
+        if self._limiter.resume():
+            message = "Cascades resumed by the user; the supervisor is watching gluetun again."
+            actions.append(Notify(Stage.RESUMED, CASCADE_SUBJECT, message))
+        return [*actions, Reread("cascades resumed")]
+
+    # -- gluetun -----------------------------------------------------------------------------
+
+    def _on_started(self, observation: GluetunStarted, now: datetime) -> list[Action]:
+        if observation.gluetun == self._gluetun:
+            return []
+        return self._take_over(observation.gluetun, observation.staleness, False, now)
+
+    def _on_healthy(self, observation: GluetunHealthy, now: datetime) -> list[Action]:
+        if not self._targets(observation.gluetun):
+            return self._take_over(observation.gluetun, observation.staleness, True, now)
+        if self._phase() is Phase.WAITING_FOR_GLUETUN:
+            return self._begin_healing(observation.staleness, now)
+        return []
+
+    def _on_engine_state(self, observation: EngineState, now: datetime) -> list[Action]:
+        gluetun = observation.gluetun
+        if gluetun is None:
+            return []
+        if not self._targets(gluetun):
+            return self._take_over(gluetun, observation.staleness, observation.gluetun_healthy, now)
+        if self._phase() is Phase.HEALING:
+            return self._resume_healing(observation.staleness, now)
+        if observation.gluetun_healthy:
+            return self._begin_healing(observation.staleness, now)
+        return []
+
+    def _take_over(
+        self, gluetun: Gluetun, staleness: Staleness, healthy: bool, now: datetime
+    ) -> list[Action]:
+        """A gluetun incarnation no cascade targets: supersede the one in flight, open one for
+        it if dependents are stale, and heal at once when it is already healthy."""
+        actions = self._finish(Outcome.SUPERSEDED, now) if self._in_flight else []
+        actions += self._open(gluetun, staleness, healthy, now)
+        if healthy and self._in_flight is not None:
+            actions += self._begin_healing(staleness, now)
+        return actions
+
+    def _open(
+        self, gluetun: Gluetun, staleness: Staleness, healthy: bool, now: datetime
+    ) -> list[Action]:
+        previous, self._gluetun = self._gluetun, gluetun
+        stale = stale_services(staleness)
+        if not stale:
+            return []
+        paused_until = self._limiter.status(now).paused_until
+        if paused_until is not None:
+            return [_paused_notice(gluetun, paused_until, stale)]
+        deadline = now + self._settings.gluetun_healthy_timeout
+        self._in_flight = InFlightCascade.open(gluetun, now, deadline, stale)
+        notice = _detected_notice(previous, gluetun, stale, None if healthy else deadline - now)
+        return [notice] if healthy else [notice, WaitForGluetun(gluetun, deadline)]
+
+    def _gluetun_timed_out(self, cascade: InFlightCascade, now: datetime) -> list[Action]:
+        waited = _seconds(now - cascade.detected_at)
+        message = (
+            f"gluetun {cascade.gluetun.short_id} is still not healthy after {waited}; its "
+            f"{len(cascade.dependents)} dependents were left alone. Check `docker logs` of "
+            "gluetun (VPN credentials, server, /dev/net/tun). The supervisor keeps watching "
+            "and heals them once gluetun is healthy."
+        )
+        notice = Notify(Stage.GLUETUN_TIMEOUT, cascade.gluetun.short_id, message, Priority.HIGH)
+        return [notice, *self._finish(Outcome.GLUETUN_TIMEOUT, now)]
+
+    # -- healing -----------------------------------------------------------------------------
+
+    def _begin_healing(self, staleness: Staleness, now: datetime) -> list[Action]:
+        cascade = self._require_cascade()
+        stale = stale_services(staleness)
+        if not stale:
+            return self._finish(Outcome.NOTHING_STALE, now)
+        if not cascade.counted:
+            refusal = self._ask_limiter(now)
+            if refusal:
+                return refusal
+        due = now + self._settings.recreate_timeout
+        recreating = tuple(
+            DependentProgress(service, DependentStatus.RECREATING, 1, 0, due, reason)
+            for service, reason in stale.items()
+        )
+        self._in_flight = replace(
+            cascade, phase=Phase.HEALING, counted=True, healthy_at=now, dependents=recreating
+        )
+        self._issued_here.update(stale)
+        return [RecreateDependents(cascade.gluetun, tuple(stale))]
+
+    def _ask_limiter(self, now: datetime) -> list[Action]:
+        """Return the refusal actions when the limiter refuses, or [] when it allows (counted)."""
+        decision = self._limiter.request(now)
+        if isinstance(decision, RateLimited):
+            message = (
+                f"Restart loop: {decision.cascades_in_window} cascades within the last hour. "
+                f"Cascades are paused until {_clock_time(decision.until)}; dependents are left "
+                "as they are. Fix gluetun, then run `mediastack supervise --resume`."
+            )
+            return [
+                Notify(Stage.RATE_LIMITED, CASCADE_SUBJECT, message, Priority.URGENT),
+                Pause(decision.until, "restart loop: cascade limit per hour exceeded"),
+                *self._finish(Outcome.RATE_LIMITED, now),
+            ]
+        if isinstance(decision, Paused):
+            stale = {item.service: item.reason for item in self._require_cascade().dependents}
+            notice = _paused_notice(self._require_cascade().gluetun, decision.until, stale)
+            return [notice, *self._finish(Outcome.RATE_LIMITED, now)]
+        return []
+
+    def _resume_healing(self, staleness: Staleness, now: datetime) -> list[Action]:
+        """Same gluetun, fresh engine state (supervisor restarted or stream reconnected): recreate
+        what is still stale, verify what no longer is; never touch a dependent already done,
+        waiting for its retry, or whose recreate or verification this process is running."""
+        cascade = self._require_cascade()
+        stale = stale_services(staleness)
+        recreate: list[str] = []
+        verify: list[str] = []
+        for service in sorted({*stale, *cascade.services_in(*_RESUMABLE)}):
+            progress = cascade.dependent(service) or DependentProgress(service)
+            if not self._needs_resuming(progress):
+                continue
+            (recreate if service in stale else verify).append(service)
+        return self._issue(recreate, verify, now, stale)
+
+    def _needs_resuming(self, progress: DependentProgress) -> bool:
+        if progress.final or progress.status is DependentStatus.RETRY_WAIT:
+            return False
+        return not (progress.status in _AWAITING and progress.service in self._issued_here)
+
+    def _issue(
+        self, recreate: list[str], verify: list[str], now: datetime, reasons: dict[str, str]
+    ) -> list[Action]:
+        """Mark and request recreates and verifications, each with its result deadline."""
+        cascade = self._require_cascade()
+        recreate_due = now + self._settings.recreate_timeout
+        verify_due = now + self._settings.verify_timeout
+        updates = [
+            _recreating(cascade.dependent(service), service, recreate_due, reasons.get(service))
+            for service in recreate
+        ]
+        updates += [
+            replace(
+                _existing(cascade, service), status=DependentStatus.VERIFYING, due_at=verify_due
+            )
+            for service in verify
+        ]
+        self._in_flight = cascade.with_dependents(*updates)
+        self._issued_here.update(recreate, verify)
+        actions: list[Action] = []
+        if recreate:
+            actions.append(RecreateDependents(cascade.gluetun, tuple(recreate)))
+        if verify:
+            actions.append(VerifyDependents(cascade.gluetun, tuple(verify), verify_due))
+        return actions
+
+    def _on_recreated(self, result: RecreateResult, now: datetime) -> list[Action]:
+        progress = self._awaiting(result.gluetun, result.service, DependentStatus.RECREATING)
+        if progress is None:
+            return []
+        if result.succeeded:
+            return self._issue([], [result.service], now, {})
+        return self._failed(progress, f"recreate failed: {result.detail or 'no detail'}", now)
+
+    def _on_verified(self, result: VerificationResult, now: datetime) -> list[Action]:
+        progress = self._awaiting(result.gluetun, result.service, DependentStatus.VERIFYING)
+        if progress is None:
+            return []
+        detail = result.detail or "no detail"
+        match result.outcome:
+            case Verification.HEALTHY:
+                self._update(replace(progress, status=DependentStatus.DONE, due_at=None))
+                return self._finish_if_done(now)
+            case Verification.FAILED:
+                return self._failed(progress, f"not healthy in gluetun's namespace: {detail}", now)
+            case Verification.PROBE_UNAVAILABLE:
+                return self._probe_unavailable(progress, detail, now)
+            case _:
+                assert_never(result.outcome)
+
+    def _failed(self, progress: DependentProgress, reason: str, now: datetime) -> list[Action]:
+        """A recreate or a verification failed: retry after backoff, or give up and report."""
+        delay = self._settings.retry.next_delay(progress.attempts)
+        if delay is None:
+            self._update(
+                replace(progress, status=DependentStatus.GAVE_UP, due_at=None, reason=reason)
+            )
+            return [*_give_up(progress, reason, "recreate"), *self._finish_if_done(now)]
+        at = now + delay
+        self._update(replace(progress, status=DependentStatus.RETRY_WAIT, due_at=at, reason=reason))
+        return [RetryDependent(progress.service, "recreate", at, progress.attempts + 1, reason)]
+
+    def _probe_unavailable(
+        self, progress: DependentProgress, detail: str, now: datetime
+    ) -> list[Action]:
+        """A check that could not run is not a failed check: check again later, bounded."""
+        probes = progress.probe_attempts + 1
+        reason = f"could not verify: {detail}"
+        delay = self._settings.retry.next_delay(probes)
+        status = DependentStatus.UNVERIFIED if delay is None else DependentStatus.VERIFY_WAIT
+        at = None if delay is None else now + delay
+        self._update(
+            replace(progress, status=status, probe_attempts=probes, due_at=at, reason=reason)
+        )
+        if at is None:
+            return [*_give_up(progress, reason, "verify"), *self._finish_if_done(now)]
+        return [RetryDependent(progress.service, "verify", at, probes + 1, reason)]
+
+    # -- time --------------------------------------------------------------------------------
+
+    def _on_tick(self, now: datetime) -> list[Action]:
+        actions: list[Action] = []
+        if self._limiter.expire_pause(now):
+            message = "The cascade pause is over; the supervisor is watching gluetun again."
+            actions += [Notify(Stage.RESUMED, CASCADE_SUBJECT, message), Reread("pause ended")]
+        cascade = self._in_flight
+        if cascade is None:
+            return actions
+        if cascade.phase is Phase.WAITING_FOR_GLUETUN:
+            if now >= cascade.gluetun_deadline:
+                actions += self._gluetun_timed_out(cascade, now)
+            return actions
+        actions += self._overdue(now)
+        return actions + self._due_retries(now)
+
+    def _overdue(self, now: datetime) -> list[Action]:
+        """A recreate or verification whose result never came is a failed attempt."""
+        actions: list[Action] = []
+        for progress in self._require_cascade().dependents:
+            awaited = progress.status in (DependentStatus.RECREATING, DependentStatus.VERIFYING)
+            if awaited and _is_due(progress, now - self._settings.result_grace):
+                reason = f"no {progress.status.value} result by {_clock_time(progress.due_at)}"
+                actions += self._failed(progress, reason, now)
+                if self._in_flight is None:
+                    break
+        return actions
+
+    def _due_retries(self, now: datetime) -> list[Action]:
+        cascade = self._in_flight
+        if cascade is None:
+            return []
+        due = [item for item in cascade.dependents if _is_due(item, now)]
+        recreate = [item.service for item in due if item.status is DependentStatus.RETRY_WAIT]
+        verify = [item.service for item in due if item.status is DependentStatus.VERIFY_WAIT]
+        return self._issue(recreate, verify, now, {})
+
+    def _cascade_deadlines(self) -> list[datetime | None]:
+        cascade = self._in_flight
+        if cascade is None:
+            return []
+        if cascade.phase is Phase.WAITING_FOR_GLUETUN:
+            return [cascade.gluetun_deadline]
+        grace = self._settings.result_grace
+        return [
+            item.due_at + grace if item.status in _AWAITING else item.due_at
+            for item in cascade.dependents
+            if item.due_at is not None and not item.final
+        ]
+
+    # -- ending ------------------------------------------------------------------------------
+
+    def _finish_if_done(self, now: datetime) -> list[Action]:
+        cascade = self._in_flight
+        if cascade is None or not cascade.all_final:
+            return []
+        healed = cascade.services_in(DependentStatus.DONE)
+        outcome = Outcome.HEALED if len(healed) == len(cascade.dependents) else Outcome.PARTIAL
+        outcome = Outcome.FAILED if not healed else outcome
+        return [_summary_notice(cascade, outcome, now), *self._finish(outcome, now)]
+
+    def _finish(self, outcome: Outcome, now: datetime) -> list[Action]:
+        cascade = self._require_cascade()
+        self._in_flight = None
+        self._issued_here.clear()
+        summary = FinishedCascade(
+            gluetun=cascade.gluetun,
+            started_at=cascade.detected_at,
+            finished_at=now,
+            outcome=outcome,
+            healed=cascade.services_in(DependentStatus.DONE),
+            failed=cascade.services_in(DependentStatus.GAVE_UP, DependentStatus.UNVERIFIED),
+        )
+        return [CascadeFinished(summary)]
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _targets(self, gluetun: Gluetun) -> bool:
+        return self._in_flight is not None and self._in_flight.gluetun == gluetun
+
+    def _phase(self) -> Phase:
+        return self._require_cascade().phase
+
+    def _require_cascade(self) -> InFlightCascade:
+        if self._in_flight is None:
+            raise RuntimeError("no cascade in flight")  # a bug in this module, not an input
+        return self._in_flight
+
+    def _awaiting(
+        self, gluetun: Gluetun, service: str, status: DependentStatus
+    ) -> DependentProgress | None:
+        """Return the dependent's progress when a result for it is awaited, else None (a late
+        result, or one for a gluetun no longer targeted, is ignored)."""
+        if not self._targets(gluetun):
+            return None
+        progress = self._require_cascade().dependent(service)
+        return progress if progress is not None and progress.status is status else None
+
+    def _update(self, progress: DependentProgress) -> None:
+        self._in_flight = self._require_cascade().with_dependents(progress)
+
+
+_AWAITING = (DependentStatus.RECREATING, DependentStatus.VERIFYING)
+_RESUMABLE = (
+    DependentStatus.PENDING,
+    DependentStatus.RECREATING,
+    DependentStatus.VERIFYING,
+    DependentStatus.VERIFY_WAIT,
+)
+
+
+def _is_due(progress: DependentProgress, now: datetime) -> bool:
+    return progress.due_at is not None and progress.due_at <= now
+
+
+def _existing(cascade: InFlightCascade, service: str) -> DependentProgress:
+    return cascade.dependent(service) or DependentProgress(service)
+
+
+def _recreating(
+    progress: DependentProgress | None, service: str, due: datetime, reason: str | None
+) -> DependentProgress:
+    current = progress or DependentProgress(service)
+    return replace(
+        current,
+        status=DependentStatus.RECREATING,
+        attempts=current.attempts + 1,
+        due_at=due,
+        reason=reason or current.reason,
+    )
+
+
+def _give_up(progress: DependentProgress, reason: str, step: str) -> list[Action]:
+    attempts = progress.attempts if step == "recreate" else progress.probe_attempts + 1
+    message = (
+        f"{progress.service} could not be healed after {attempts} {step} attempts ({reason}). "
+        f"It may still be outside gluetun's namespace: check `docker logs` of {progress.service} "
+        "and `mediastack status`. The other dependents are healed independently of it."
+    )
+    return [
+        GiveUp(progress.service, reason),
+        Notify(Stage.DEPENDENT_FAILED, progress.service, message, Priority.HIGH),
+    ]
+
+
+def _detected_notice(
+    previous: Gluetun | None, gluetun: Gluetun, stale: dict[str, str], wait: timedelta | None
+) -> Notify:
+    if previous is None:
+        what = f"gluetun {gluetun.short_id}: {len(stale)} dependents are stale"
+    elif previous == gluetun:
+        what = f"found {len(stale)} dependents stranded outside gluetun {gluetun.short_id}"
+    elif previous.container_id == gluetun.container_id:
+        what = f"gluetun {gluetun.short_id} restarted in place; {len(stale)} dependents are stale"
+    else:
+        what = f"gluetun was recreated as {gluetun.short_id}; {len(stale)} dependents are stale"
+    then = "recreating them now" if wait is None else f"waiting up to {_seconds(wait)} for it"
+    message = f"{what} ({', '.join(stale)}); {then}."
+    return Notify(Stage.GLUETUN_RESTARTED, gluetun.short_id, message[0].upper() + message[1:])
+
+
+def _paused_notice(gluetun: Gluetun, until: datetime, stale: dict[str, str]) -> Notify:
+    message = (
+        f"gluetun {gluetun.short_id} needs a cascade but cascades are paused until "
+        f"{_clock_time(until)}; {len(stale)} dependents stay stale ({', '.join(sorted(stale))}). "
+        "`mediastack supervise --resume` lifts the pause."
+    )
+    return Notify(Stage.PAUSED, CASCADE_SUBJECT, message, Priority.HIGH)
+
+
+def _summary_notice(cascade: InFlightCascade, outcome: Outcome, now: datetime) -> Notify:
+    healed = cascade.services_in(DependentStatus.DONE)
+    failed = cascade.services_in(DependentStatus.GAVE_UP, DependentStatus.UNVERIFIED)
+    took = _seconds(now - cascade.detected_at)
+    healthy_after = _seconds((cascade.healthy_at or now) - cascade.detected_at)
+    text = f"{len(healed)} dependents recreated into gluetun {cascade.gluetun.short_id} in {took}"
+    text += f" (gluetun healthy after {healthy_after})"
+    if healed:
+        text += f": {', '.join(healed)}"
+    if outcome is Outcome.HEALED:
+        return Notify(Stage.HEALED, cascade.gluetun.short_id, text + ".")
+    text += f". Not healed: {', '.join(failed)}; see the messages about them."
+    return Notify(Stage.CASCADE_INCOMPLETE, cascade.gluetun.short_id, text, Priority.HIGH)
+
+
+def _seconds(span: timedelta) -> str:
+    return f"{span.total_seconds():.1f} s"
+
+
+def _clock_time(moment: datetime | None) -> str:
+    return "?" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
