@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from mediastack import __version__
-from mediastack.cli import config_commands, doctor_command, lint_command
+from mediastack.cli import config_commands, doctor_command, lint_command, stack_commands
 from mediastack.cli.common import CliState
 from mediastack.config import CONFIG_ENVIRONMENT_VARIABLE, DEFAULT_CONFIG_NAME
 
@@ -57,6 +57,7 @@ def main(
 config_commands.register(app)
 doctor_command.register(app)
 lint_command.register(app)
+stack_commands.register(app)
 
 
 def run() -> None:
