@@ -49,7 +49,8 @@ def containers_of(prefix: str) -> dict[str, str]:
             "-a",
             "--no-trunc",
             "--format",
-            '{{.ID}} {{.Label "com.docker.compose.project"}} {{.Label "com.docker.compose.service"}}',
+            '{{.ID}} {{.Label "com.docker.compose.project"}}'
+            ' {{.Label "com.docker.compose.service"}}',
         ],
         capture_output=True,
         text=True,
