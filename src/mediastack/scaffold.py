@@ -25,7 +25,10 @@ PLACEHOLDERS = {
     "WIREGUARD_PRIVATE_KEY": "the WireGuard private key from your VPN provider's config file",
     "WIREGUARD_ADDRESSES": "the WireGuard Address line from that file, e.g. 10.2.0.2/32",
 }
-OPTIONAL_VARIABLES = {"PLEX_CLAIM": "a claim token from https://www.plex.tv/claim (4 minutes)"}
+OPTIONAL_VARIABLES = {
+    "PLEX_CLAIM": "a claim token from https://www.plex.tv/claim (valid 4 minutes)",
+    "MEDIASTACK_NOTIFY_URLS": "Apprise URLs for notifications, e.g. ntfys://ntfy.sh/my-topic",
+}
 DATA_FOLDERS = ("torrents/movies", "torrents/tv", "media/movies", "media/tv")
 
 

@@ -214,6 +214,34 @@ class Supervisor(StrictModel):
     )
 
 
+class Notifications(StrictModel):
+    """Push notifications through Apprise URLs (ntfy first); the URLs live in .env (tokens)."""
+
+    urls_variable: str = Field(
+        "MEDIASTACK_NOTIFY_URLS",
+        pattern=_VARIABLE_PATTERN,
+        description="Name of the .env variable holding the Apprise URLs (e.g. "
+        "ntfys://tk_...@ntfy.example.org/alerts), separated by spaces or commas; unset or "
+        "empty sends nothing.",
+    )
+    minimum_priority: int = Field(
+        1, ge=1, le=5, description="Messages below this priority (1 min .. 5 urgent) are not sent."
+    )
+    queue_size: int = Field(
+        100,
+        ge=1,
+        le=10000,
+        description="Messages waiting at most; when full the oldest is dropped and counted.",
+    )
+    max_attempts: int = Field(
+        5,
+        ge=1,
+        le=20,
+        description="Tries per message (backoff 2, 4, 8, 16 s, capped at 60 s) before it is "
+        "logged and dropped.",
+    )
+
+
 class Config(StrictModel):
     """mediastack.yaml: the whole stack in one file."""
 
@@ -233,6 +261,9 @@ class Config(StrictModel):
         default_factory=dict, description="Per-service switches and overrides, keyed by name."
     )
     supervisor: Supervisor = Field(default_factory=Supervisor, description="Healing limits.")
+    notifications: Notifications = Field(
+        default_factory=Notifications, description="Push notifications."
+    )
 
 
 def variable_name_is_valid(name: str) -> bool:
