@@ -186,6 +186,10 @@ class ServiceSettings(StrictModel):
         default_factory=dict,
         description="Host port per named port, e.g. {webui: 8081}; defaults to the container port.",
     )
+    update: Literal["auto", "notify", "pin"] = Field(
+        "auto",
+        description="Image updates: auto applies them, notify only reports, pin never touches.",
+    )
     healthcheck: HealthcheckTiming = Field(
         default_factory=HealthcheckTiming,
         description="Healthcheck timing, e.g. {interval: 10s}; faster probes heal sooner.",
@@ -211,6 +215,73 @@ class Supervisor(StrictModel):
     )
     loop_pause_seconds: int = Field(
         3600, ge=60, le=86400, description="Pause after a restart loop is detected."
+    )
+
+
+_CRON_PATTERN = r"^\S+(\s+\S+){4}$"
+
+
+class PortSync(StrictModel):
+    """Keep qBittorrent's listen port equal to the VPN's forwarded port."""
+
+    enabled: bool = Field(True, description="Sync the forwarded port (needs vpn.port_forwarding).")
+    interval_seconds: int = Field(
+        300, ge=30, le=86400, description="Safety-net check interval besides gluetun (re)starts."
+    )
+    port_wait_seconds: int = Field(
+        120, ge=5, le=3600, description="How long to wait for gluetun to report a port (not 0)."
+    )
+    qbittorrent_username: str = Field("admin", description="qBittorrent WebUI user name.")
+    qbittorrent_password_variable: str = Field(
+        "QBITTORRENT_PASSWORD",
+        pattern=_VARIABLE_PATTERN,
+        description="Name of the .env variable holding the qBittorrent WebUI password (empty: "
+        "rely on qBittorrent's local-auth bypass for the supervisor's address).",
+    )
+
+
+class Webhook(StrictModel):
+    """The What's Up Docker compatible webhook the supervisor serves."""
+
+    enabled: bool = Field(False, description="Serve the webhook (WUD's HTTP trigger posts here).")
+    bind_address: str = Field("0.0.0.0", description="Address the webhook listens on.")
+    port: int = Field(8099, ge=1, le=65535, description="Port the webhook listens on.")
+    token_variable: str = Field(
+        "MEDIASTACK_WEBHOOK_TOKEN",
+        pattern=_VARIABLE_PATTERN,
+        description="Name of the .env variable holding the token callers must send.",
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, le=16_777_216, description="Largest request body accepted."
+    )
+    requests_per_minute: int = Field(30, ge=1, le=6000, description="Rate limit per client.")
+
+
+class Updates(StrictModel):
+    """Image updates: checked without pulling, applied with health checks and rollback."""
+
+    schedule: str = Field(
+        "0 6 * * *", pattern=_CRON_PATTERN, description="Cron expression for the daily apply."
+    )
+    healthy_timeout_seconds: int = Field(
+        300, ge=10, le=3600, description="How long an updated service may take to be healthy."
+    )
+    webhook: Webhook = Field(default_factory=Webhook, description="WUD webhook.")
+
+
+class Backups(StrictModel):
+    """Consistent config backups: SQLite through its online backup API, zstd tar, verified."""
+
+    schedule: str = Field(
+        "30 4 * * *", pattern=_CRON_PATTERN, description="Cron expression for scheduled backups."
+    )
+    keep_daily: int = Field(7, ge=0, le=366, description="Daily archives kept.")
+    keep_weekly: int = Field(4, ge=0, le=520, description="Weekly archives kept.")
+    keep_monthly: int = Field(6, ge=0, le=240, description="Monthly archives kept.")
+    compression_level: int = Field(3, ge=1, le=19, description="zstd level.")
+    exclude: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Extra glob patterns to leave out, per app folder, e.g. {plex: ['Media']}.",
     )
 
 
@@ -264,6 +335,9 @@ class Config(StrictModel):
     notifications: Notifications = Field(
         default_factory=Notifications, description="Push notifications."
     )
+    portsync: PortSync = Field(default_factory=PortSync, description="Forwarded-port sync.")
+    updates: Updates = Field(default_factory=Updates, description="Image updates.")
+    backups: Backups = Field(default_factory=Backups, description="Config backups.")
 
 
 def variable_name_is_valid(name: str) -> bool:
