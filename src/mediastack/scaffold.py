@@ -28,6 +28,7 @@ PLACEHOLDERS = {
 OPTIONAL_VARIABLES = {
     "PLEX_CLAIM": "a claim token from https://www.plex.tv/claim (valid 4 minutes)",
     "MEDIASTACK_NOTIFY_URLS": "Apprise URLs for notifications, e.g. ntfys://ntfy.sh/my-topic",
+    "QBITTORRENT_PASSWORD": "the qBittorrent WebUI password, for the forwarded-port sync",
 }
 DATA_FOLDERS = ("torrents/movies", "torrents/tv", "media/movies", "media/tv")
 

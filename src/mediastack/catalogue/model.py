@@ -88,6 +88,11 @@ class ServiceDefinition:
     init: bool = False
     depends_on: tuple[str, ...] = ()
     docker_api: bool = False  # joins the ops stack's internal network to reach the socket proxy
+    # Mounts the homelab folder at its own absolute path: compose run inside the container must
+    # see the same file paths and bind-mount sources as on the host.
+    mounts_homelab: bool = False
+    pid_host: bool = False  # reads /proc/<pid>/ns/net of other containers (namespace checks)
+    pull_policy: str | None = None  # "never" for images built locally, not published
     website: str = ""
 
     @property

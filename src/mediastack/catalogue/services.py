@@ -270,9 +270,11 @@ OPS_SERVICES: tuple[ServiceDefinition, ...] = (
         config_target=None,
         linuxserver_identity=False,
         environment={
+            # What compose needs to recreate a container, and the supervisor to watch events.
             "CONTAINERS": "1",
             "EVENTS": "1",
             "IMAGES": "1",
+            "VOLUMES": "1",
             "INFO": "1",
             "NETWORKS": "1",
             "PING": "1",
@@ -289,18 +291,26 @@ OPS_SERVICES: tuple[ServiceDefinition, ...] = (
     ),
     ServiceDefinition(
         name="supervisor",
-        description="mediastack's own supervisor: VPN cascade healing, autoheal, notifications",
+        description="mediastack's own supervisor: VPN cascade healing, autoheal, notifications "
+        "(build its image with scripts/build-supervisor-image)",
         image="mediastack/supervisor",
         tag="0.1.0",
         stack=Stack.OPS,
         zone=Zone.BRIDGE,
-        healthcheck=Healthcheck(probe="mediastack --version"),
+        # The daemon holds an exclusive lock on its state file while it runs.
+        healthcheck=Healthcheck(probe="mediastack supervise --check", start_period="30s"),
+        config_target=None,
         linuxserver_identity=False,
-        # Off until the supervisor image ships (see the README's roadmap).
+        command=("supervise",),
+        # Off by default: its image is built locally (scripts/build-supervisor-image), not pulled.
         enabled_by_default=False,
         depends_on=("socket-proxy",),
         docker_api=True,
+        mounts_homelab=True,
+        pid_host=True,
+        pull_policy="never",
         environment={"DOCKER_HOST": "tcp://socket-proxy:2375"},
+        website="https://github.com/mediastack/mediastack",
     ),
     ServiceDefinition(
         name="ntfy",

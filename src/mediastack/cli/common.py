@@ -54,9 +54,7 @@ def load_or_exit(context: typer.Context) -> LoadedConfig:
 
 
 def print_config_error(error: ConfigError) -> None:
-    error_console.print(
-        f"[bold red]error:[/] {error.source} has {len(error.problems)} problem(s):"
-    )
+    error_console.print(f"[bold red]error:[/] {error.source} has {len(error.problems)} problem(s):")
     for problem in error.problems:
         where = problem.path or "(file)"
         error_console.print(f"  [bold]{where}[/]: {problem.message}", highlight=False)

@@ -118,9 +118,7 @@ def _build_config(answers: dict[str, object]) -> Config:
         return Config.model_validate(raw)
     except ValidationError as error:
         fail(
-            "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
-            ),
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()),
             "correct the flag (see mediastack init --help)",
             code=EXIT_BAD_INPUT,
         )

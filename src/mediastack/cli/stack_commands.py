@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import typer
 from rich.table import Table
@@ -31,6 +32,7 @@ from mediastack.stack import operations, status
 from mediastack.stack.rendered import RenderedFileError, require_rendered
 from mediastack.stack.status import ServiceStatus, Verdict
 from mediastack.stack.targets import TargetError, resolve_targets
+from mediastack.supervisor.runtime.report import SupervisorReport, read_report, state_file_path
 
 TARGETS_ARGUMENT = typer.Argument(
     None,
@@ -226,7 +228,9 @@ def show_status(context: typer.Context, output: OutputFormat = FORMAT_OPTION) ->
     and for services in gluetun's namespace whether they really share it (ok, stale, unknown).
 
     A stale service runs in a dead namespace (gluetun restarted or was recreated): it has no
-    network, and a restart does not help; `mediastack up --force-recreate SERVICE` does.
+    network, and a restart does not help; `mediastack up --force-recreate SERVICE` does (the
+    supervisor does it by itself). Below the table: the supervisor's state (watching,
+    cascading, or paused until a time) and its last cascades with their durations.
     Exits 1 when a service is missing, stopped, unhealthy or stale.
 
     Example:
@@ -236,10 +240,14 @@ def show_status(context: typer.Context, output: OutputFormat = FORMAT_OPTION) ->
     loaded = load_or_exit(context)
     with reported_errors():
         statuses = status.collect(loaded, DockerEngine.connect())
+    now = datetime.now(UTC)
+    supervisor = read_report(state_file_path(loaded), loaded.config.supervisor, now)
     if output == OutputFormat.JSON:
-        print_json({"services": [entry.to_json() for entry in statuses]})
+        services = [entry.to_json() for entry in statuses]
+        print_json({"services": services, "supervisor": supervisor.to_json()})
     else:
         console.print(status_table(statuses))
+        print_supervisor(supervisor)
     if status.needing_attention(statuses):
         raise typer.Exit(EXIT_FAILED)
 
@@ -291,6 +299,20 @@ def status_table(statuses: list[ServiceStatus]) -> Table:
             entry.image or "-",
         )
     return table
+
+
+def print_supervisor(report: SupervisorReport) -> None:
+    """Print the supervisor's state and its last cascades under the status table."""
+    console.print(f"\n[bold]supervisor[/]: {report.describe()}", highlight=False)
+    for entry in report.history:
+        healed = ", ".join(entry.healed) or "none"
+        failed = f"; not healed: {', '.join(entry.failed)}" if entry.failed else ""
+        console.print(
+            f"  {entry.finished_at:%Y-%m-%d %H:%M:%S} gluetun {entry.gluetun.short_id}: "
+            f"{entry.outcome.value} in {entry.duration.total_seconds():.1f} s; "
+            f"healed: {healed}{failed}",
+            highlight=False,
+        )
 
 
 def format_duration(seconds: int | None) -> str:

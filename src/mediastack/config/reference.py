@@ -35,8 +35,9 @@ def reference_rows(model: type[BaseModel] = Config, prefix: str = "") -> Iterato
             yield from reference_rows(nested, f"{path}.")
             continue
         mapping = _mapping_value_model(field.annotation)
-        yield ReferenceRow(path, _type_name(field.annotation), _default_text(field),
-                           field.description or "")
+        yield ReferenceRow(
+            path, _type_name(field.annotation), _default_text(field), field.description or ""
+        )
         if mapping is not None:
             yield from reference_rows(mapping, f"{path}.<name>.")
 
@@ -104,9 +105,13 @@ def _scalar(value: Any) -> str:
 
 
 def _flow(value: Any) -> str:
-    return yaml.safe_dump(value, default_flow_style=True, width=1000).strip().removesuffix(
-        "\n..."
-    ).removesuffix("...").strip()
+    return (
+        yaml.safe_dump(value, default_flow_style=True, width=1000)
+        .strip()
+        .removesuffix("\n...")
+        .removesuffix("...")
+        .strip()
+    )
 
 
 def _nested_model(annotation: Any) -> type[BaseModel] | None:

@@ -127,6 +127,7 @@ class Vpn(StrictModel):
     control_server_port: int = Field(
         8000, ge=1, le=65535, description="Gluetun's control server port inside its namespace."
     )
+
     @field_validator("outbound_subnets")
     @classmethod
     def _are_subnets(cls, value: list[str]) -> list[str]:
@@ -208,13 +209,56 @@ class Supervisor(StrictModel):
     """Limits of the supervisor's healing, so a broken VPN cannot make it thrash."""
 
     gluetun_healthy_timeout_seconds: int = Field(
-        300, ge=10, le=3600, description="How long a cascade waits for gluetun to turn healthy."
+        300, ge=5, le=3600, description="How long a cascade waits for gluetun to turn healthy."
     )
     max_cascades_per_hour: int = Field(
         5, ge=1, le=60, description="Cascades allowed in any rolling hour before pausing."
     )
     loop_pause_seconds: int = Field(
         3600, ge=60, le=86400, description="Pause after a restart loop is detected."
+    )
+    dependent_healthy_timeout_seconds: int = Field(
+        180,
+        ge=5,
+        le=3600,
+        description="How long a recreated dependent may take to be running, healthy and in "
+        "gluetun's namespace before the attempt counts as failed.",
+    )
+    dependent_attempts: int = Field(
+        4, ge=1, le=10, description="Recreate attempts per dependent within one cascade."
+    )
+    dependent_retry_seconds: int = Field(
+        5,
+        ge=1,
+        le=300,
+        description="Wait before a dependent's second attempt; doubled for each further one "
+        "(at most 60 s).",
+    )
+    autoheal_grace_seconds: int = Field(
+        30,
+        ge=0,
+        le=3600,
+        description="How long a container labelled autoheal=true stays unhealthy before it is "
+        "restarted.",
+    )
+    autoheal_gluetun_grace_seconds: int = Field(
+        180,
+        ge=0,
+        le=3600,
+        description="The same for gluetun, whose healthcheck flaps while it restarts its own VPN "
+        "connection.",
+    )
+    autoheal_max_restarts_per_hour: int = Field(
+        3,
+        ge=1,
+        le=60,
+        description="Autoheal restarts per container in any rolling hour; beyond that it is left "
+        "alone (crash loop) and reported.",
+    )
+    state_file: Path = Field(
+        Path(".mediastack/supervisor.db"),
+        description="The supervisor's SQLite state (rate-limit window, pause, the cascade in "
+        "flight, history); relative to the folder holding mediastack.yaml.",
     )
 
 
@@ -256,6 +300,12 @@ class Webhook(StrictModel):
     )
     requests_per_minute: int = Field(30, ge=1, le=6000, description="Rate limit per client.")
 
+    @field_validator("bind_address")
+    @classmethod
+    def _is_webhook_address(cls, value: str) -> str:
+        ipaddress.ip_address(value)
+        return value
+
 
 class Updates(StrictModel):
     """Image updates: checked without pulling, applied with health checks and rollback."""
@@ -267,6 +317,15 @@ class Updates(StrictModel):
         300, ge=10, le=3600, description="How long an updated service may take to be healthy."
     )
     webhook: Webhook = Field(default_factory=Webhook, description="WUD webhook.")
+
+    @field_validator("schedule")
+    @classmethod
+    def _is_cron(cls, value: str) -> str:
+        from croniter import croniter  # type: ignore[import-untyped]
+
+        if not croniter.is_valid(value):
+            raise ValueError(f"'{value}' is not a cron expression such as '0 6 * * *'")
+        return value
 
 
 class Backups(StrictModel):
@@ -281,7 +340,11 @@ class Backups(StrictModel):
     compression_level: int = Field(3, ge=1, le=19, description="zstd level.")
     exclude: dict[str, list[str]] = Field(
         default_factory=dict,
-        description="Extra glob patterns to leave out, per app folder, e.g. {plex: ['Media']}.",
+        description="Extra patterns to leave out, per app folder ('*': every app), on top of "
+        "each app's regenerable junk (Plex Cache, Logs, ...; the *arr apps' logs, logs.db, "
+        "Backups). Gitignore-like: 'Media' matches that name at any depth, '/Media' or "
+        "'a/b' only from the app folder, '**' any folders, e.g. {plex: ['/Library/Application "
+        "Support/Plex Media Server/Media']}.",
     )
 
 

@@ -132,6 +132,8 @@ def render_service(loaded: LoadedConfig, definition: ServiceDefinition) -> dict[
     settings = loaded.config.services.get(definition.name)
     if settings is not None and settings.pull_policy is not None:
         service["pull_policy"] = settings.pull_policy
+    elif definition.pull_policy is not None:
+        service["pull_policy"] = definition.pull_policy
     if definition.command:
         service["command"] = list(definition.command)
     service.update(_placement(loaded, definition))
@@ -230,6 +232,8 @@ def _privileges(definition: ServiceDefinition) -> dict[str, Any]:
         extra["tmpfs"] = list(definition.tmpfs)
     if definition.init:
         extra["init"] = True
+    if definition.pid_host:
+        extra["pid"] = "host"
     return extra
 
 
@@ -245,6 +249,8 @@ def _environment(loaded: LoadedConfig, definition: ServiceDefinition) -> dict[st
     if definition.zone == Zone.GLUETUN:
         environment |= _gluetun_environment(loaded)
     environment |= definition.environment
+    if definition.mounts_homelab:
+        environment["MEDIASTACK_CONFIG"] = str(loaded.path)
     for target, variable in definition.secrets.items():
         environment[target] = required_reference(variable)
     for target, variable in definition.optional_secrets.items():
@@ -288,6 +294,8 @@ def _volumes(loaded: LoadedConfig, definition: ServiceDefinition) -> list[str]:
         volumes.append(f"{loaded.data_folder}:/data")
     elif definition.data_mount == DataMount.MEDIA:
         volumes.append(f"{loaded.data_folder / 'media'}:/data/media")
+    if definition.mounts_homelab:
+        volumes.append(f"{loaded.root}:{loaded.root}")
     volumes.extend(definition.extra_volumes)
     return volumes
 

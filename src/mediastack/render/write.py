@@ -49,10 +49,7 @@ def stack_variables(
     if missing:
         raise ConfigError(
             str(env_path),
-            [
-                ConfigProblem(name, "not set", f"add {name}=... to {env_path}")
-                for name in missing
-            ],
+            [ConfigProblem(name, "not set", f"add {name}=... to {env_path}") for name in missing],
         )
     names = rendered.variables | {n for n in rendered.optional_variables if n in secrets}
     return {name: secrets[name] for name in names}

@@ -11,5 +11,6 @@
 - ``notify_policy``: deduplication of notifications.
 - ``state``: the SQLite state file.
 
-Nothing here talks to Docker, sleeps or starts a thread.
+Nothing here talks to Docker, sleeps or starts a thread; ``runtime`` (the daemon behind
+``mediastack supervise``) does, around this core.
 """

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from mediastack.config.schema import Supervisor
 from mediastack.supervisor.actions import Action, Notify, Priority, RestartContainer, Stage
 from mediastack.supervisor.backoff import Backoff
 from mediastack.supervisor.clock import require_aware
@@ -33,6 +34,19 @@ class AutohealSettings:
     spacing: Backoff = RESTART_SPACING
     window: timedelta = HOUR
     gluetun_service: str = "gluetun"
+
+    @classmethod
+    def from_config(cls, settings: Supervisor) -> AutohealSettings:
+        """Given the config's supervisor section, return its grace periods and its per-container
+        restart limit (spaced as ``RESTART_SPACING``)."""
+        spacing = Backoff(
+            RESTART_SPACING.first, RESTART_SPACING.cap, settings.autoheal_max_restarts_per_hour
+        )
+        return cls(
+            grace=timedelta(seconds=settings.autoheal_grace_seconds),
+            gluetun_grace=timedelta(seconds=settings.autoheal_gluetun_grace_seconds),
+            spacing=spacing,
+        )
 
 
 @dataclass(frozen=True)

@@ -72,9 +72,17 @@ class CascadeSettings:
 
     @classmethod
     def from_config(cls, settings: Supervisor) -> CascadeSettings:
-        """Given the config's supervisor section, return settings with its gluetun timeout."""
-        timeout = timedelta(seconds=settings.gluetun_healthy_timeout_seconds)
-        return cls(gluetun_healthy_timeout=timeout)
+        """Given the config's supervisor section, return settings with its gluetun timeout,
+        its dependent verification timeout and its dependent retry bounds."""
+        first_retry = timedelta(seconds=settings.dependent_retry_seconds)
+        retry = Backoff(
+            first_retry, max(first_retry, DEPENDENT_RETRY.cap), settings.dependent_attempts
+        )
+        return cls(
+            gluetun_healthy_timeout=timedelta(seconds=settings.gluetun_healthy_timeout_seconds),
+            verify_timeout=timedelta(seconds=settings.dependent_healthy_timeout_seconds),
+            retry=retry,
+        )
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,10 @@ class SupervisorStore:
 
     def take_resume_request(self) -> datetime | None:
         """Return the time of a pending resume request and remove it, or None."""
+        # Looked for without a write transaction first: the daemon asks every few seconds
+        # while paused, and a write would fsync each time.
+        if _get_meta(self._connection.cursor(), "resume_requested_at") is None:
+            return None
         with self._transaction() as cursor:
             value = _get_meta(cursor, "resume_requested_at")
             cursor.execute("DELETE FROM meta WHERE key = 'resume_requested_at'")

@@ -180,3 +180,15 @@ def test_the_socket_proxy_is_reachable_only_on_an_internal_network(tmp_path: Pat
     assert ops["services"]["whatsupdocker"]["networks"] == ["default", "docker-api"]
     media = documents(loaded)["media"]["services"]
     assert "networks" not in media["seerr"]
+
+
+def test_the_supervisor_sees_the_homelab_at_its_own_path(tmp_path: Path) -> None:
+    loaded = make_config(tmp_path, "services: {supervisor: {enabled: true}}\n")
+    supervisor = documents(loaded)["ops"]["services"]["supervisor"]
+    assert f"{loaded.root}:{loaded.root}" in supervisor["volumes"]
+    assert supervisor["environment"]["MEDIASTACK_CONFIG"] == str(loaded.path)
+    assert supervisor["environment"]["DOCKER_HOST"] == "tcp://socket-proxy:2375"
+    assert supervisor["command"] == ["supervise"]
+    assert supervisor["pull_policy"] == "never"
+    assert "/var/run/docker.sock" not in str(supervisor["volumes"])
+    assert "supervise --check" in supervisor["healthcheck"]["test"][1]

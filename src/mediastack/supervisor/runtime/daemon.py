@@ -1,0 +1,568 @@
+"""The supervisor daemon: one loop turning messages into decisions, saved, then executed.
+
+Control flow, all on the loop thread:
+
+    inbox message -> engine read (``discovery``) -> observation -> ``CascadeMachine.handle``
+    -> ``store.save(snapshot, finished)`` -> actions executed (compose and restarts handed to
+    workers, verification to the ``Verifier``, notices through the throttle to the notifier)
+    -> results come back as messages or observations -> ...
+
+- Intake: gluetun's ``start`` -> ``GluetunStarted`` (and its id remembered on disk); its
+  ``health_status: healthy`` -> ``GluetunHealthy``; health and destroy events -> autoheal;
+  any event about a dependent being verified -> check it again. The stream (re)connecting,
+  a ``Reread`` and the start give a full ``EngineState`` and every autoheal container's health.
+- The state is saved before any action of a decision runs, so a supervisor killed at any
+  point resumes from a state that never claims more than was done.
+- Time: the loop sleeps in the inbox until the earliest of the cascade's, autoheal's, the
+  throttle's and the verifier's next wakeups (and every few seconds while paused, to see a
+  ``supervise --resume``). An idle supervisor makes no engine call at all.
+- Stop (SIGTERM): decisions from then on are saved but not executed; the compose call running
+  is finished and its results recorded; the notification queue gets a few seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol, assert_never
+
+from mediastack.adapters.errors import AdapterError
+from mediastack.config.schema import Supervisor
+from mediastack.supervisor.actions import (
+    Action,
+    CascadeFinished,
+    GiveUp,
+    Gluetun,
+    Notify,
+    Pause,
+    RecreateDependents,
+    Reread,
+    RestartContainer,
+    RetryDependent,
+    VerifyDependents,
+    WaitForGluetun,
+)
+from mediastack.supervisor.autoheal import AutohealPolicy, AutohealSettings
+from mediastack.supervisor.backoff import Backoff
+from mediastack.supervisor.cascade import (
+    CascadeMachine,
+    CascadeSettings,
+    CascadeSnapshot,
+    Mode,
+)
+from mediastack.supervisor.clock import Clock
+from mediastack.supervisor.events import ContainerEvent, EventKind, Health, Relevance, relevance
+from mediastack.supervisor.limits import CascadeLimiter
+from mediastack.supervisor.notify_policy import NotificationThrottle
+from mediastack.supervisor.observations import (
+    EngineState,
+    GluetunHealthy,
+    GluetunStarted,
+    Observation,
+    RecreateResult,
+    Tick,
+)
+from mediastack.supervisor.runtime.decision_log import clock_time, describe_stale, log_decision
+from mediastack.supervisor.runtime.discovery import DependentTarget, EngineSurveyor, Survey
+from mediastack.supervisor.runtime.messages import (
+    EventArrived,
+    Inbox,
+    Message,
+    RecreateFinished,
+    RestartFinished,
+    StopRequested,
+    StreamConnected,
+    StreamLost,
+)
+from mediastack.supervisor.runtime.notices import Notifier, notification_for
+from mediastack.supervisor.runtime.verify import Verifier
+from mediastack.supervisor.runtime.workers import Worker
+from mediastack.supervisor.state import SupervisorStore
+
+logger = logging.getLogger("mediastack.supervisor")
+
+REREAD_RETRY = Backoff(timedelta(seconds=1), timedelta(seconds=30), max_attempts=1)
+"""After an engine read failed, a full re-read is tried again 1 s later, doubling to 30 s:
+whatever the failed read would have shown (a gluetun start, a reconnect) is not missed."""
+RESUME_POLL = timedelta(seconds=2)
+"""While paused, how often the state file is read for a ``supervise --resume`` request."""
+COMPOSE_FINISH_SECONDS = 180.0
+"""On stop, how long the compose call in progress may take to finish."""
+RESTART_FINISH_SECONDS = 20.0
+NOTIFY_CLOSE_SECONDS = 5.0
+
+
+class Recreating(Protocol):
+    """Recreates dependents (``Recreator``); runs on the compose worker's thread."""
+
+    def recreate(
+        self, gluetun: Gluetun, targets: Sequence[DependentTarget]
+    ) -> tuple[RecreateResult, ...]: ...
+
+
+class Restarting(Protocol):
+    """Restarts one container in place; raises AdapterError when it cannot."""
+
+    def restart(self, container_id: str) -> None: ...
+
+
+class Stoppable(Protocol):
+    """The event stream, as far as the daemon is concerned."""
+
+    def stop(self, timeout: float = 5.0) -> None: ...
+
+
+@dataclass
+class DaemonParts:
+    """Everything with a side effect the daemon uses, so tests can hand in fakes."""
+
+    surveyor: EngineSurveyor
+    recreator: Recreating
+    restarter: Restarting
+    notifier: Notifier
+    store: SupervisorStore
+    clock: Clock
+    inbox: Inbox
+    compose_worker: Worker
+    restart_worker: Worker
+    stream: Stoppable | None = None
+
+
+class SupervisorDaemon:
+    """Runs the supervisor. Feed it with ``process``/``tick`` (tests) or ``run`` it."""
+
+    def __init__(self, settings: Supervisor, instance: str, parts: DaemonParts) -> None:
+        self._parts = parts
+        self._instance = instance
+        snapshot = parts.store.load()
+        self._saved: CascadeSnapshot | None = snapshot
+        limiter = CascadeLimiter.from_settings(settings, snapshot.limiter)
+        cascade_settings = CascadeSettings.from_config(settings)
+        self._machine = CascadeMachine.from_snapshot(cascade_settings, limiter, snapshot)
+        self._autoheal = AutohealPolicy(AutohealSettings.from_config(settings))
+        self._throttle = NotificationThrottle()
+        self._verifier = Verifier(parts.surveyor.probe)
+        self._targets: dict[str, DependentTarget] = {}
+        self._dependents: frozenset[str] = frozenset()
+        self._gluetun_healthy = False  # unknown until the first look: autoheal holds back
+        self._gluetun_healthy_at: datetime | None = None
+        self._recreates_running = 0
+        self._backlog: deque[Observation] = deque()
+        self._feeding = False
+        self._executing = True
+        self._stopping = False
+        self._connected = False
+        self._stuck_wakeups: set[datetime] = set()
+        self._reread_failures = 0
+        self._reread_at: datetime | None = None
+
+    # -- what callers read ---------------------------------------------------------------
+
+    @property
+    def machine(self) -> CascadeMachine:
+        """Return the cascade machine (read it; feed it only through the daemon)."""
+        return self._machine
+
+    @property
+    def stopping(self) -> bool:
+        """Return True once a stop was requested."""
+        return self._stopping
+
+    @property
+    def settled(self) -> bool:
+        """Return True when the engine was read and nothing is in flight: no cascade, no
+        compose call, no verification (``supervise --once`` ends then)."""
+        quiet = self._recreates_running == 0 and not self._verifier.pending
+        return self._connected and quiet and self._machine.status(self._now()).in_flight is None
+
+    def next_wakeup(self) -> datetime | None:
+        """Return when ``tick`` must run next, or None when only a message can change things."""
+        now = self._now()
+        candidates = [
+            self._machine.next_wakeup(),
+            self._autoheal.next_wakeup(),
+            self._throttle.next_wakeup(),
+            self._verifier.next_wakeup(),
+            self._reread_at,
+        ]
+        if self._machine.status(now).mode is Mode.PAUSED:
+            candidates.append(now + RESUME_POLL)
+        due = [moment for moment in candidates if moment is not None]
+        return min((m for m in due if m not in self._stuck_wakeups), default=None)
+
+    # -- driving -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Log the state loaded and take a resume request left while the daemon was down."""
+        status = self._machine.status(self._now())
+        in_flight = status.in_flight
+        what = f"cascade for gluetun {in_flight.gluetun.short_id} in flight" if in_flight else ""
+        logger.info("state loaded: %s%s", status.mode.value, f", {what}" if what else "")
+        self._take_resume_request()
+
+    def run(self, stop_when_settled: bool = False) -> None:
+        """Process messages and ticks until a stop is requested (or, with
+        ``stop_when_settled``, until ``settled``), then shut down."""
+        try:
+            while not self._stopping:
+                message = self._parts.inbox.get(self._seconds_until_wakeup())
+                if message is not None:
+                    self._guarded(self.process, message)
+                if self._is_due():
+                    self._guarded(self.tick)
+                if stop_when_settled and self.settled:
+                    logger.info("settled: no cascade in flight; exiting (--once)")
+                    break
+        finally:
+            self.shutdown()
+
+    def process(self, message: Message) -> None:
+        """Handle one inbox message."""
+        self._stuck_wakeups.clear()
+        match message:
+            case EventArrived(event):
+                self._on_event(event)
+            case StreamConnected(failures):
+                self._on_connected(failures)
+            case StreamLost(reason, retry_in):
+                self._connected = False
+                logger.warning("event stream lost (%s); reconnecting in %.1f s", reason, retry_in)
+            case RecreateFinished(results):
+                self._on_recreated(results)
+            case RestartFinished(name, error):
+                self._on_restarted(name, error)
+            case StopRequested(reason):
+                logger.info("stop requested (%s): finishing the current compose call", reason)
+                self._stopping = True
+            case _:
+                assert_never(message)
+
+    def process_waiting(self) -> int:
+        """Process every message waiting in the inbox now (and those they lead to); return
+        how many were processed (tests drive the daemon with this)."""
+        count = 0
+        while (message := self._parts.inbox.get(0)) is not None:
+            self.process(message)
+            count += 1
+        return count
+
+    def tick(self) -> None:
+        """Run what is due now: cascade deadlines and retries, verification deadlines,
+        autoheal restarts (after those, so it sees the latest locks), held-back notices."""
+        now = self._now()
+        if self._reread_at is not None and self._reread_at <= now:
+            self._reread_at = None
+            self._reread(f"retry {self._reread_failures} after a failed engine read")
+        self._feed(Tick())
+        self._feed_all(self._verifier.expire(now))
+        if self._machine.status(now).mode is Mode.PAUSED:
+            self._take_resume_request()
+        self._execute_all(self._autoheal.tick(now, self._locked()))
+        for notice in self._throttle.flush(now):
+            self._send(notice)
+        after = self.next_wakeup()
+        if after is not None and after <= self._now():
+            self._stuck_wakeups.add(after)  # waits for a message (e.g. a lock ending) instead
+
+    def shutdown(self) -> None:
+        """Stop the stream, finish the compose call in progress and record its results, save,
+        and give the notification queue a few seconds."""
+        self._stopping = True
+        self._executing = False
+        if self._parts.stream is not None:
+            self._parts.stream.stop()
+        if not self._parts.compose_worker.stop(COMPOSE_FINISH_SECONDS):
+            logger.warning("the compose call did not finish in time; the saved state resumes it")
+        self._parts.restart_worker.stop(RESTART_FINISH_SECONDS)
+        for message in self._parts.inbox.drain():
+            if isinstance(message, RecreateFinished | RestartFinished):
+                self._guarded(self.process, message)
+        self._verifier.forget()
+        self._parts.store.save(self._machine.snapshot())
+        left = self._parts.notifier.close(NOTIFY_CLOSE_SECONDS)
+        logger.info("stopped; state saved%s", f"; {left} notification(s) unsent" if left else "")
+        self._parts.store.close()
+
+    # -- intake --------------------------------------------------------------------------
+
+    def _on_event(self, event: ContainerEvent) -> None:
+        layout = self._parts.surveyor.layout()
+        meaning = relevance(event, layout.gluetun_service, layout.project_name)
+        self._note_gluetun_health(event, meaning)
+        if meaning is Relevance.GLUETUN_STARTED:
+            self._on_gluetun_started()
+        elif meaning is Relevance.GLUETUN_HEALTHY:
+            self._gluetun_healthy_at = event.at
+            self._on_gluetun_healthy()
+        if event.kind in (EventKind.HEALTH, EventKind.DESTROY):
+            self._execute_all(self._autoheal.observe(event, self._now()))
+        self._feed_all(self._verifier.recheck(self._verifier.keys_for(event)))
+
+    def _note_gluetun_health(self, event: ContainerEvent, meaning: Relevance) -> None:
+        """Track whether gluetun is healthy: while it is not, its dependents' failing
+        healthchecks say nothing about them, and autoheal must not restart them."""
+        layout = self._parts.surveyor.layout()
+        is_gluetun = (
+            event.project == layout.project_name and event.service == layout.gluetun_service
+        )
+        went_down = event.kind in (EventKind.START, EventKind.DIE)
+        if meaning is Relevance.GLUETUN_HEALTHY:
+            self._gluetun_healthy = True
+        elif is_gluetun and (went_down or event.health is Health.UNHEALTHY):
+            self._gluetun_healthy = False
+
+    def _on_gluetun_started(self) -> None:
+        survey = self._look("gluetun started")
+        if survey is None:
+            return
+        gluetun = survey.incarnation
+        if gluetun is None:
+            logger.info("gluetun started but no longer runs; waiting for its next start")
+            return
+        logger.info(
+            "gluetun %s started; stale dependents: %s",
+            gluetun.short_id,
+            describe_stale(survey),
+        )
+        self._feed(GluetunStarted(gluetun, survey.staleness))
+
+    def _on_gluetun_healthy(self) -> None:
+        survey = self._look("gluetun healthy")
+        if survey is None or survey.incarnation is None:
+            return
+        logger.info(
+            "gluetun %s is healthy; stale dependents: %s",
+            survey.incarnation.short_id,
+            describe_stale(survey),
+        )
+        self._feed(GluetunHealthy(survey.incarnation, survey.staleness))
+
+    def _on_connected(self, failures: int) -> None:
+        self._connected = True
+        after = f" after {failures} failed attempt(s)" if failures else ""
+        logger.info("event stream connected%s; watching", after)
+        self._reread("the event stream (re)connected")
+
+    def _on_recreated(self, results: Iterable[RecreateResult]) -> None:
+        self._recreates_running = max(0, self._recreates_running - 1)
+        for result in results:
+            if result.succeeded:
+                logger.info("recreated %s", result.service)
+            else:
+                logger.warning("recreating %s failed: %s", result.service, result.detail)
+        self._feed_all(results)
+
+    def _on_restarted(self, name: str, error: str | None) -> None:
+        if error is None:
+            logger.info("restarted %s", name)
+            return
+        logger.warning("restarting %s failed: %s", name, error)
+        self._execute_all(self._autoheal.restart_failed(name, error))
+
+    def _reread(self, reason: str) -> None:
+        """Give the cascade a full ``EngineState`` and autoheal every container's health."""
+        survey = self._look(reason)
+        if survey is None:
+            return
+        self._reread_failures = 0
+        try:
+            reports = self._parts.surveyor.health_reports()
+        except AdapterError as error:
+            logger.warning("cannot read container health (%s): %s", reason, error.message)
+            reports = []
+        gluetun = survey.incarnation
+        state = "not running" if gluetun is None else f"{gluetun.short_id}"
+        health = "healthy" if survey.gluetun_healthy else "not healthy"
+        logger.info(
+            "engine read (%s): gluetun %s%s; %d dependents; stale: %s",
+            reason,
+            state,
+            f" ({health})" if gluetun else "",
+            len(survey.staleness),
+            describe_stale(survey),
+        )
+        self._feed(EngineState(gluetun, survey.gluetun_healthy, survey.staleness))
+        now = self._now()
+        for report in reports:
+            self._execute_all(self._autoheal.report(report, now))
+
+    def _look(self, reason: str) -> Survey | None:
+        """Survey the engine and learn from it; None (logged) when the engine fails."""
+        try:
+            survey = self._parts.surveyor.survey()
+        except AdapterError as error:
+            self._reread_failures += 1
+            delay = REREAD_RETRY.delay(self._reread_failures)
+            self._reread_at = self._now() + delay
+            logger.warning(
+                "cannot read the engine (%s): %s; full re-read in %.0f s",
+                reason,
+                error.message,
+                delay.total_seconds(),
+            )
+            return None
+        self._targets.update(survey.targets)
+        self._dependents = frozenset(survey.targets)
+        self._gluetun_healthy = survey.gluetun_healthy
+        if survey.gluetun is not None:
+            self._parts.store.remember_gluetun(survey.gluetun.id, self._now())
+        return survey
+
+    # -- deciding ------------------------------------------------------------------------
+
+    def _feed(self, observation: Observation) -> None:
+        """Hand ``observation`` to the machine; results that come back at once (verification
+        answers) are fed after the current decision's actions, never in the middle of them."""
+        self._backlog.append(observation)
+        if self._feeding:
+            return
+        self._feeding = True
+        try:
+            while self._backlog:
+                current = self._backlog.popleft()
+                self._commit(self._machine.handle(current, self._now()))
+        finally:
+            self._feeding = False
+
+    def _feed_all(self, observations: Iterable[Observation]) -> None:
+        for observation in observations:
+            self._feed(observation)
+
+    def _commit(self, actions: Sequence[Action]) -> None:
+        """Save the machine's state (and the cascades that ended), then execute. An unchanged
+        state is not written again (a tick that decided nothing costs no fsync)."""
+        finished = [action.summary for action in actions if isinstance(action, CascadeFinished)]
+        snapshot = self._machine.snapshot()
+        if finished or snapshot != self._saved:
+            self._parts.store.save(snapshot, finished)
+            self._saved = snapshot
+        self._execute_all(actions)
+
+    def _take_resume_request(self) -> None:
+        requested = self._parts.store.take_resume_request()
+        if requested is None:
+            return
+        logger.info("resume requested at %s", clock_time(requested))
+        self._commit(self._machine.resume(self._now()))
+
+    # -- acting --------------------------------------------------------------------------
+
+    def _execute_all(self, actions: Iterable[Action]) -> None:
+        for action in actions:
+            log_decision(action, self._reasons)
+            if self._executing:
+                self._execute(action)
+
+    def _execute(self, action: Action) -> None:
+        match action:
+            case Notify():
+                self._send(action)
+            case RecreateDependents():
+                self._recreate(action)
+            case VerifyDependents():
+                targets = [self._target(service) for service in action.services]
+                self._feed_all(self._verifier.start(action.gluetun, targets, action.deadline))
+            case RestartContainer():
+                self._restart(action)
+            case Reread():
+                self._reread(action.reason)
+            case Pause():
+                self._parts.store.take_resume_request()  # one older than the pause is stale
+            case WaitForGluetun() | RetryDependent() | GiveUp() | CascadeFinished():
+                pass  # decisions only: logged; the follow-up comes from a later tick
+            case _:
+                assert_never(action)
+
+    def _recreate(self, action: RecreateDependents) -> None:
+        if self._gluetun_healthy_at is not None:
+            delay = (self._now() - self._gluetun_healthy_at).total_seconds()
+            logger.info("recreate issued %.3f s after gluetun reported healthy", delay)
+            self._gluetun_healthy_at = None
+        targets = [self._target(service) for service in action.services]
+        recreator, inbox = self._parts.recreator, self._parts.inbox
+
+        def job() -> None:
+            try:
+                results = recreator.recreate(action.gluetun, targets)
+            except Exception as error:  # a bug, not an engine answer: still a result for each
+                logger.exception("recreating %s crashed", ", ".join(action.services))
+                detail = f"the recreate crashed: {error}"
+                results = tuple(
+                    RecreateResult(action.gluetun, key, False, detail) for key in action.services
+                )
+            inbox.put(RecreateFinished(results))
+
+        self._recreates_running += 1
+        self._parts.compose_worker.submit(job)
+
+    def _restart(self, action: RestartContainer) -> None:
+        restarter, inbox = self._parts.restarter, self._parts.inbox
+
+        def job() -> None:
+            try:
+                restarter.restart(action.container_id)
+            except AdapterError as error:
+                inbox.put(RestartFinished(action.name, error.message))
+            else:
+                inbox.put(RestartFinished(action.name, None))
+
+        self._parts.restart_worker.submit(job)
+
+    def _send(self, notice: Notify) -> None:
+        admitted = self._throttle.admit(notice, self._now())
+        if admitted is None:
+            logger.info("notice held back (a like one was sent recently): %s", notice.stage)
+            return
+        self._parts.notifier.put(notification_for(admitted, self._instance))
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _target(self, key: str) -> DependentTarget:
+        known = self._targets.get(key)
+        if known is not None:
+            return known
+        layout = self._parts.surveyor.layout()
+        if key in layout.rendered_dependents:
+            return DependentTarget(key, layout.vpn_project, key)
+        return DependentTarget(key, None, None, key)
+
+    def _locked(self) -> frozenset[str]:
+        """Return what autoheal must leave alone: what the cascade holds, and every dependent
+        while gluetun is not healthy (restarting them cannot help then)."""
+        locked = self._machine.locked_services()
+        return locked if self._gluetun_healthy else locked | self._dependents
+
+    def _reasons(self, services: Sequence[str]) -> str:
+        cascade = self._machine.snapshot().in_flight
+        if cascade is None:
+            return ""
+        reasons = [
+            f"{item.service}: {item.reason}"
+            for item in cascade.dependents
+            if item.service in services and item.reason
+        ]
+        return "; ".join(reasons)
+
+    def _now(self) -> datetime:
+        return self._parts.clock.now()
+
+    def _seconds_until_wakeup(self) -> float | None:
+        wakeup = self.next_wakeup()
+        if wakeup is None:
+            return None
+        return max(0.0, (wakeup - self._now()).total_seconds())
+
+    def _is_due(self) -> bool:
+        wakeup = self.next_wakeup()
+        return wakeup is not None and wakeup <= self._now()
+
+    def _guarded(self, step: Callable[..., None], *arguments: object) -> None:
+        """Run one step of the loop; a bug in it is logged, and the loop goes on (the state
+        on disk is the last one saved before acting, so nothing half-done is recorded)."""
+        try:
+            step(*arguments)
+        except Exception:
+            logger.exception("supervisor step failed; continuing")

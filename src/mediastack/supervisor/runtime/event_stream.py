@@ -1,0 +1,181 @@
+"""The supervisor's one intake: the Docker events stream, on its own thread, reconnected.
+
+``EventStream`` opens the stream (``events(decode=True, filters=CONTAINER_EVENTS)``),
+says so (``StreamConnected``: the loop then re-reads the whole engine, so nothing that changed
+while the stream was down is missed), and forwards each container event, parsed, to the inbox.
+When the stream ends or fails (engine restarted, socket proxy gone) it says so
+(``StreamLost``), waits with capped exponential backoff and opens it again, for as long as
+the supervisor runs. The stream is opened before the re-read, so no event falls between them.
+
+Nothing here polls: the thread blocks on the socket, and an idle engine costs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any, Protocol
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from mediastack.adapters.engine import unreachable
+from mediastack.supervisor.backoff import Backoff
+from mediastack.supervisor.events import parse_container_event
+from mediastack.supervisor.runtime.messages import (
+    EventArrived,
+    Inbox,
+    StreamConnected,
+    StreamLost,
+)
+
+logger = logging.getLogger(__name__)
+
+RECONNECT_BACKOFF = Backoff(timedelta(seconds=0.5), timedelta(seconds=30), max_attempts=1)
+"""Waits between attempts: 0.5 s doubling to 30 s (attempts are not bounded: only the wait)."""
+STABLE_SECONDS = 30.0
+"""A stream that stayed open this long resets the backoff (one that drops at once does not)."""
+CONTAINER_EVENTS = {"type": "container", "event": ["start", "die", "destroy", "health_status"]}
+"""Only what the supervisor acts on. Measured on engine 20.10: ``health_status`` matches
+``health_status: healthy|unhealthy`` (the engine matches that one word fuzzily), and without
+the ``event`` filter every healthcheck run sends three ``exec_*`` events, so an idle stack
+would wake the supervisor several times per container per interval."""
+
+
+class Subscription(Protocol):
+    """An open event stream: iterate for decoded event dicts; ``close`` from another thread
+    ends the iteration."""
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def close(self) -> None: ...
+
+
+class EventSource(Protocol):
+    """Opens event streams."""
+
+    def open(self) -> Subscription:
+        """Open a stream of container events; raise an exception when the engine cannot be
+        reached (any exception is taken as "try again later")."""
+        ...
+
+
+class DockerEventSource:
+    """The engine's ``/events``, through a fresh SDK client per stream (the SDK's read timeout
+    does not apply to it: the stream may stay silent for days)."""
+
+    def open(self) -> Subscription:
+        try:
+            client = docker.from_env()
+            stream = client.events(decode=True, filters=CONTAINER_EVENTS)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+            raise unreachable(error) from error
+        return _DockerSubscription(client, stream)
+
+
+class _DockerSubscription:
+    def __init__(self, client: docker.DockerClient, stream: Any) -> None:
+        self._client = client
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._stream)
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        except Exception:  # already closed by the engine; nothing left to release
+            logger.debug("closing the event stream failed", exc_info=True)
+        self._client.close()
+
+
+class EventStream:
+    """Runs the stream on a daemon thread until ``stop``; reports into ``inbox`` only."""
+
+    def __init__(
+        self,
+        source: EventSource,
+        inbox: Inbox,
+        backoff: Backoff = RECONNECT_BACKOFF,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._source = source
+        self._inbox = inbox
+        self._backoff = backoff
+        self._monotonic = monotonic
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._subscription: Subscription | None = None
+        self._thread = threading.Thread(target=self.run, name="docker-events", daemon=True)
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the stream and the thread (waiting at most ``timeout`` seconds for it)."""
+        self._stopping.set()
+        with self._lock:
+            subscription = self._subscription
+        if subscription is not None:
+            subscription.close()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def run(self) -> None:
+        """Open, forward, reconnect, until stopped. Public so tests can run it inline."""
+        failures = 0
+        while not self._stopping.is_set():
+            subscription = self._open()
+            if isinstance(subscription, str):
+                failures = self._wait_after_failure(failures, subscription)
+                continue
+            self._inbox.put(StreamConnected(failures))
+            opened_at = self._monotonic()
+            reason = self._forward(subscription)
+            if self._stopping.is_set():
+                break
+            if self._monotonic() - opened_at >= STABLE_SECONDS:
+                failures = 0
+            failures = self._wait_after_failure(failures, reason)
+
+    def _open(self) -> Subscription | str:
+        """Return the open stream, or why it could not be opened."""
+        try:
+            subscription = self._source.open()
+        except Exception as error:  # whatever the engine did, try again later
+            return f"cannot open the event stream: {error}"
+        with self._lock:
+            self._subscription = subscription
+        if self._stopping.is_set():
+            subscription.close()
+            return "stopping"
+        return subscription
+
+    def _forward(self, subscription: Subscription) -> str:
+        """Forward events until the stream ends; return why it ended."""
+        try:
+            for raw in subscription:
+                event = parse_container_event(raw)
+                if event is not None:
+                    self._inbox.put(EventArrived(event))
+        except Exception as error:  # a broken connection surfaces as many exception types
+            return f"the event stream failed: {error}"
+        finally:
+            with self._lock:
+                self._subscription = None
+            subscription.close()
+        return "the engine closed the event stream"
+
+    def _wait_after_failure(self, failures: int, reason: str) -> int:
+        """Report the loss, wait the backoff (cut short by ``stop``); return the new count."""
+        failures += 1
+        delay = self._backoff.delay(failures).total_seconds()
+        if not self._stopping.is_set():
+            self._inbox.put(StreamLost(reason, delay))
+            self._stopping.wait(delay)
+        return failures

@@ -1,0 +1,104 @@
+"""The core's notices as push notifications: a title per stage, ntfy tags, and the notifier.
+
+The notifier is the notification queue of :mod:`mediastack.notify` (Apprise, retried, never
+blocking healing) when Apprise URLs are configured, else one that only logs. The URLs live in
+the variable ``notifications.urls_variable`` names: from the process environment (the
+supervisor's container), else from the .env file next to mediastack.yaml. Apprise itself is
+imported only when the first message is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Protocol
+
+from mediastack.config import LoadedConfig
+from mediastack.notify import Notification, NotificationQueue, NotificationSender, parse_url_list
+from mediastack.render.environment import is_placeholder, read_secrets
+from mediastack.supervisor.actions import Notify, Stage
+
+logger = logging.getLogger(__name__)
+
+TITLES: dict[Stage, str] = {
+    Stage.GLUETUN_RESTARTED: "gluetun restarted: healing its dependents",
+    Stage.GLUETUN_TIMEOUT: "gluetun is not healthy",
+    Stage.HEALED: "dependents healed",
+    Stage.CASCADE_INCOMPLETE: "dependents partly healed",
+    Stage.DEPENDENT_FAILED: "a dependent could not be healed",
+    Stage.RATE_LIMITED: "restart loop: cascades paused",
+    Stage.PAUSED: "cascades are paused",
+    Stage.RESUMED: "cascades resumed",
+    Stage.AUTOHEAL_RESTART: "autoheal",
+    Stage.AUTOHEAL_GAVE_UP: "autoheal gave up",
+    Stage.AUTOHEAL_FAILED: "autoheal restart failed",
+}
+TAGS: dict[Stage, tuple[str, ...]] = {
+    Stage.GLUETUN_RESTARTED: ("arrows_counterclockwise",),
+    Stage.GLUETUN_TIMEOUT: ("warning",),
+    Stage.HEALED: ("white_check_mark",),
+    Stage.CASCADE_INCOMPLETE: ("warning",),
+    Stage.DEPENDENT_FAILED: ("x",),
+    Stage.RATE_LIMITED: ("rotating_light",),
+    Stage.PAUSED: ("pause_button",),
+    Stage.RESUMED: ("arrow_forward",),
+    Stage.AUTOHEAL_RESTART: ("hospital",),
+    Stage.AUTOHEAL_GAVE_UP: ("rotating_light",),
+    Stage.AUTOHEAL_FAILED: ("x",),
+}
+
+
+class Notifier(Protocol):
+    """Takes notifications without blocking (the notification queue's shape)."""
+
+    def put(self, notification: Notification) -> bool:
+        """Queue ``notification``; return False when it was refused. Never raises."""
+        ...
+
+    def close(self, timeout: float = 5.0) -> int:
+        """Deliver what can be within ``timeout`` seconds; return how many were not."""
+        ...
+
+
+class LogOnlyNotifier:
+    """The notifier when no URL is configured: every notice is already in the log."""
+
+    def put(self, notification: Notification) -> bool:
+        return True
+
+    def close(self, timeout: float = 5.0) -> int:
+        return 0
+
+
+def notification_for(notice: Notify, instance: str) -> Notification:
+    """Given a notice and the instance name, return the push notification to send."""
+    title = f"{instance}: {TITLES.get(notice.stage, notice.stage.value)}"
+    return Notification(title, notice.message, int(notice.priority), TAGS.get(notice.stage, ()))
+
+
+def notification_urls(loaded: LoadedConfig) -> tuple[str, ...]:
+    """Return the configured Apprise URLs: the variable from the environment, else from the
+    .env file; none when unset, empty or still init's placeholder."""
+    variable = loaded.config.notifications.urls_variable
+    value = os.environ.get(variable)
+    if value is None:
+        value = read_secrets(loaded.env_file).get(variable, "")
+    if not value.strip() or is_placeholder(value.strip()):
+        return ()
+    return parse_url_list(value)
+
+
+def build_notifier(loaded: LoadedConfig) -> Notifier:
+    """Return the notification queue for the configured URLs, or a log-only notifier."""
+    urls = notification_urls(loaded)
+    if not urls:
+        variable = loaded.config.notifications.urls_variable
+        logger.info("no notification URLs (%s is empty): notices are only logged", variable)
+        return LogOnlyNotifier()
+    settings = loaded.config.notifications
+    return NotificationQueue(
+        NotificationSender(urls),
+        capacity=settings.queue_size,
+        max_attempts=settings.max_attempts,
+        minimum_priority=settings.minimum_priority,
+    )

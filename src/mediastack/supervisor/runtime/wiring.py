@@ -1,0 +1,67 @@
+"""Building the real supervisor from the config: engine, compose, state file, notifier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from mediastack.adapters.engine import DockerEngine
+from mediastack.adapters.executor import SubprocessExecutor
+from mediastack.config import LoadedConfig
+from mediastack.stack.operations import require_compose
+from mediastack.supervisor.clock import SystemClock
+from mediastack.supervisor.runtime.daemon import DaemonParts, SupervisorDaemon
+from mediastack.supervisor.runtime.discovery import EngineSurveyor, Layout
+from mediastack.supervisor.runtime.event_stream import DockerEventSource, EventStream
+from mediastack.supervisor.runtime.instance import lock_state_file
+from mediastack.supervisor.runtime.messages import Inbox
+from mediastack.supervisor.runtime.notices import build_notifier
+from mediastack.supervisor.runtime.recreate import Recreator
+from mediastack.supervisor.runtime.report import state_file_path
+from mediastack.supervisor.runtime.restarts import DockerRestarter
+from mediastack.supervisor.runtime.workers import SerialWorker
+from mediastack.supervisor.state import SupervisorStore
+
+
+@dataclass(frozen=True)
+class Supervision:
+    """A daemon ready to run, its inbox (for signal handlers), its event stream, and the lock
+    that keeps a second supervisor off the same state file (held while this object lives)."""
+
+    daemon: SupervisorDaemon
+    inbox: Inbox
+    stream: EventStream
+    lock: IO[str]
+
+
+def build_supervision(loaded: LoadedConfig, state_file: Path | None = None) -> Supervision:
+    """Given the config, return the real daemon, not started. Raise AdapterError when the
+    engine or compose (older than the rendered files need) is missing, RenderedFileError when
+    the vpn stack's file is unreadable, AlreadyRunningError when another supervisor uses the
+    state file, StateError when the state file is unusable."""
+    executor = SubprocessExecutor()
+    require_compose(executor)
+    engine = DockerEngine.connect()
+    Layout.from_config(loaded)  # fail now, not at the first event, on an unreadable file
+    path = state_file_path(loaded, state_file)
+    lock = lock_state_file(path)
+    store = SupervisorStore(path)
+    inbox = Inbox()
+    stream = EventStream(DockerEventSource(), inbox)
+    surveyor = EngineSurveyor(engine, lambda: Layout.from_config(loaded), store.known_gluetun_ids)
+    parts = DaemonParts(
+        surveyor=surveyor,
+        # The compose worker's thread gets its own SDK client: one client per thread.
+        recreator=Recreator(DockerEngine.connect(), executor),
+        restarter=DockerRestarter(),
+        notifier=build_notifier(loaded),
+        store=store,
+        clock=SystemClock(),
+        inbox=inbox,
+        compose_worker=SerialWorker("compose"),
+        restart_worker=SerialWorker("autoheal-restart"),
+        stream=stream,
+    )
+    daemon = SupervisorDaemon(loaded.config.supervisor, loaded.config.name, parts)
+    return Supervision(daemon, inbox, stream, lock)

@@ -1,0 +1,327 @@
+"""The supervisor on a real engine: ``mediastack supervise`` as a subprocess over a small
+homelab (the gluetun stand-in and four dependents), notifications through Apprise's real
+ntfy plugin to a local receiver that speaks ntfy's publish protocol (no ntfy server can be
+installed here).
+
+One homelab is brought up for the module; each test runs its own supervisor with a fresh
+state file and ntfy topic, and leaves every dependent healed in gluetun's namespace.
+
+Engine restarts are simulated: dockerd on these machines is shared, so the test cuts the
+supervisor's connection to it instead (a relay socket it reaches the engine through) and
+changes things while it cannot see them; see ``test_a_dropped_event_stream_...``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from homelab import Homelab
+from standins import docker, remove_test_resources
+from test_supervisor_harness import (
+    DEPENDENTS,
+    EngineRelay,
+    EventRecorder,
+    SupervisorProcess,
+    assert_healed_into_gluetun,
+    config_variant,
+    containers,
+    creates_per_service,
+    gluetun_unhealthy_file,
+    has_exited,
+    history,
+    make_small_homelab,
+    recovery,
+    vpn_compose,
+    wait_for_cascades,
+    wait_until,
+)
+
+from mediastack.supervisor.actions import Outcome
+from support.ntfy_receiver import NtfyReceiver
+
+PREFIX = f"mssup{secrets.token_hex(3)}"
+"""Not ``mstest*``: other test modules remove every ``mstest*`` project before and after each
+test, and on a shared engine they may run while this module's homelab is up; and unique, as
+this module may itself run twice at once there. It removes what it made when it ends."""
+CASCADE_TITLES = ["gluetun restarted: healing its dependents", "dependents healed"]
+
+
+@pytest.fixture(scope="module")
+def lab(
+    tmp_path_factory: pytest.TempPathFactory, standin_images: dict[str, str]
+) -> Iterator[Homelab]:
+    remove_test_resources(PREFIX)
+    homelab = make_small_homelab(tmp_path_factory.mktemp("supervised"), PREFIX, standin_images)
+    started = homelab.run("up", timeout=300)
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield homelab
+    finally:
+        homelab.run("down", "--remove-network", timeout=180)
+        remove_test_resources(PREFIX)
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[NtfyReceiver]:
+    with NtfyReceiver() as running:
+        yield running
+
+
+@pytest.fixture
+def topic() -> str:
+    return f"ms-{secrets.token_hex(4)}"
+
+
+@pytest.fixture
+def state_file(tmp_path: Path) -> Path:
+    return tmp_path / "supervisor.db"
+
+
+def supervisor_for(
+    lab: Homelab, state_file: Path, receiver: NtfyReceiver, topic: str, config: Path | None = None
+) -> SupervisorProcess:
+    environment = {"MEDIASTACK_NOTIFY_URLS": receiver.url(topic)}
+    return SupervisorProcess(config or lab.config_path, state_file, environment).start()
+
+
+@pytest.fixture
+def supervisor(
+    lab: Homelab, state_file: Path, receiver: NtfyReceiver, topic: str
+) -> Iterator[SupervisorProcess]:
+    running = supervisor_for(lab, state_file, receiver, topic)
+    yield running
+    assert running.stop() == 0, running.log()
+    assert "stopped; state saved" in running.log()
+
+
+def titles(receiver: NtfyReceiver, topic: str, count: int) -> list[str]:
+    wait_until(
+        lambda: len([m for m in receiver.messages if m.topic == topic]) >= count,
+        30,
+        f"{count} notification(s) on {topic}",
+    )
+    return [m.title.split(": ", 1)[1] for m in receiver.messages if m.topic == topic]
+
+
+def report(name: str, measured: dict[str, float], supervisor: SupervisorProcess) -> None:
+    issued = supervisor.wait_for("recreate issued")
+    print(f"\n{name}: {measured}; supervisor: {issued.split(' INFO ')[-1]}")
+
+
+def test_a_gluetun_restart_is_healed_into_the_new_namespace(
+    lab: Homelab, receiver: NtfyReceiver, topic: str
+) -> None:
+    state_file = lab.root / ".mediastack" / "supervisor.db"  # the default: `status` reads it
+    supervisor = supervisor_for(lab, state_file, receiver, topic)
+    try:
+        before = containers(lab.prefix)
+        recorder = EventRecorder(lab.prefix)
+        docker("restart", "-t", "1", before["gluetun"])
+        (cascade,) = wait_for_cascades(state_file, 1)
+        assert cascade.outcome is Outcome.HEALED
+        assert cascade.healed == DEPENDENTS
+        after = containers(lab.prefix)
+        assert after["gluetun"] == before["gluetun"]  # restarted in place
+        assert all(after[service] != before[service] for service in DEPENDENTS)
+        assert_healed_into_gluetun(lab)
+        events = recorder.stop()
+        assert creates_per_service(events) == dict.fromkeys(DEPENDENTS, 1)
+        assert titles(receiver, topic, 2) == CASCADE_TITLES
+        reported = json.loads(lab.run("status", "--format", "json").stdout)["supervisor"]
+        assert (reported["running"], reported["mode"]) == (True, "watching")
+        assert reported["recent_cascades"][0]["outcome"] == "healed"
+        report("restart in place", recovery(events), supervisor)
+    finally:
+        assert supervisor.stop() == 0, supervisor.log()
+
+
+def test_a_recreated_gluetun_is_followed_and_notifications_survive_an_outage(
+    lab: Homelab,
+    supervisor: SupervisorProcess,
+    state_file: Path,
+    receiver: NtfyReceiver,
+    topic: str,
+) -> None:
+    old_gluetun = containers(lab.prefix)["gluetun"]
+    recorder = EventRecorder(lab.prefix)
+    receiver.go_down()  # healing must not wait for notifications
+    try:
+        vpn_compose(lab, "up", "-d", "--force-recreate", "--no-deps", "gluetun")
+        (cascade,) = wait_for_cascades(state_file, 1)
+    finally:
+        receiver.rate_limit_next(1)  # and then one 429 before it accepts again
+        receiver.come_back()
+    assert cascade.outcome is Outcome.HEALED
+    assert containers(lab.prefix)["gluetun"] != old_gluetun
+    assert_healed_into_gluetun(lab)
+    assert titles(receiver, topic, 2) == CASCADE_TITLES  # delivered late, in order
+    report("recreate", recovery(recorder.stop()), supervisor)
+
+
+def test_gluetun_never_healthy_times_out_and_leaves_the_dependents_alone(
+    lab: Homelab,
+    state_file: Path,
+    receiver: NtfyReceiver,
+    topic: str,
+) -> None:
+    impatient = config_variant(lab, "impatient", gluetun_healthy_timeout_seconds=5)
+    supervisor = supervisor_for(lab, state_file, receiver, topic, impatient)
+    try:
+        gluetun_unhealthy_file(lab, present=True)
+        before = containers(lab.prefix)
+        docker("restart", "-t", "1", before["gluetun"])
+        (timeout,) = wait_for_cascades(state_file, 1)
+        assert timeout.outcome is Outcome.GLUETUN_TIMEOUT
+        assert timeout.healed == ()
+        assert containers(lab.prefix) == before  # nothing recreated or restarted
+        assert titles(receiver, topic, 2) == [CASCADE_TITLES[0], "gluetun is not healthy"]
+
+        gluetun_unhealthy_file(lab, present=False)  # the VPN is back: it keeps watching
+        healed = wait_for_cascades(state_file, 2)[0]
+        assert healed.outcome is Outcome.HEALED
+        assert_healed_into_gluetun(lab)
+    finally:
+        gluetun_unhealthy_file(lab, present=False)
+        assert supervisor.stop() == 0, supervisor.log()
+
+
+def test_a_dependent_that_fails_to_start_is_retried_then_reported(
+    lab: Homelab,
+    state_file: Path,
+    receiver: NtfyReceiver,
+    topic: str,
+) -> None:
+    quick = config_variant(lab, "quick", dependent_attempts=3, dependent_retry_seconds=1)
+    compose_file = lab.root / "stacks" / "vpn" / "compose.yaml"
+    rendered = compose_file.read_text()
+    broken = rendered.replace(
+        "  sonarr:\n", '  sonarr:\n    entrypoint: ["/nonexistent"]\n', 1
+    )  # its start fails: "exec: /nonexistent: no such file or directory"
+    supervisor = supervisor_for(lab, state_file, receiver, topic, quick)
+    try:
+        compose_file.write_text(broken)
+        recorder = EventRecorder(lab.prefix)
+        docker("restart", "-t", "1", containers(lab.prefix)["gluetun"])
+        (cascade,) = wait_for_cascades(state_file, 1)
+        assert cascade.outcome is Outcome.PARTIAL
+        assert cascade.failed == ("sonarr",)
+        assert cascade.healed == ("prowlarr", "qbittorrent", "radarr")
+        assert creates_per_service(recorder.stop())["sonarr"] == 3
+        assert titles(receiver, topic, 3) == [
+            CASCADE_TITLES[0],
+            "a dependent could not be healed",
+            "dependents partly healed",
+        ]
+    finally:
+        compose_file.write_text(rendered)
+        assert supervisor.stop() == 0, supervisor.log()
+    vpn_compose(lab, "up", "-d", "--no-deps", "sonarr")
+    assert_healed_into_gluetun(lab)
+
+
+def test_a_supervisor_killed_mid_cascade_finishes_it_without_recreating_twice(
+    lab: Homelab,
+    state_file: Path,
+    receiver: NtfyReceiver,
+    topic: str,
+) -> None:
+    first = supervisor_for(lab, state_file, receiver, topic)
+    recorder = EventRecorder(lab.prefix)
+    docker("restart", "-t", "1", containers(lab.prefix)["gluetun"])
+    compose_calls = wait_until(first.children, 30, "the supervisor's compose call")
+    first.kill()  # SIGKILL while compose recreates: no chance to save anything more
+    for pid in compose_calls:  # the orphaned compose call finishes on its own
+        wait_until(lambda pid=pid: has_exited(pid), 60, f"compose (pid {pid}) to exit")
+    assert history(state_file) == ()  # the cascade was in flight
+
+    second = supervisor_for(lab, state_file, receiver, topic)
+    try:
+        (cascade,) = wait_for_cascades(state_file, 1)
+    finally:
+        assert second.stop() == 0, second.log()
+    assert cascade.outcome is Outcome.HEALED
+    assert cascade.healed == DEPENDENTS
+    assert "decision: recreate" not in second.log()  # it verified; it did not recreate again
+    assert creates_per_service(recorder.stop()) == dict.fromkeys(DEPENDENTS, 1)
+    assert_healed_into_gluetun(lab)
+
+
+def test_a_dropped_event_stream_is_reconnected_and_what_changed_is_healed(
+    lab: Homelab,
+    state_file: Path,
+    receiver: NtfyReceiver,
+    topic: str,
+    tmp_path: Path,
+) -> None:
+    relay = EngineRelay(tmp_path / "engine.sock")
+    relay.restore()
+    supervisor = SupervisorProcess(
+        lab.config_path,
+        state_file,
+        {"MEDIASTACK_NOTIFY_URLS": receiver.url(topic), "DOCKER_HOST": relay.docker_host},
+    ).start()
+    try:
+        relay.cut()  # what the supervisor sees while dockerd restarts
+        supervisor.wait_for("event stream lost")
+        docker("restart", "-t", "1", containers(lab.prefix)["gluetun"])  # unseen
+        wait_until(lambda: inspect_health(lab) == "healthy", 30, "gluetun healthy again")
+        relay.restore()
+        supervisor.wait_for(r"event stream connected after \d+ failed attempt")
+        (cascade,) = wait_for_cascades(state_file, 1)
+        assert cascade.outcome is Outcome.HEALED
+        assert_healed_into_gluetun(lab)
+    finally:
+        assert supervisor.stop() == 0, supervisor.log()
+        relay.cut()
+
+
+def inspect_health(lab: Homelab) -> str:
+    gluetun = containers(lab.prefix)["gluetun"]
+    return docker("inspect", "--format", "{{.State.Health.Status}}", gluetun).stdout.strip()
+
+
+def test_sigterm_during_a_cascade_finishes_the_compose_call_and_saves(
+    lab: Homelab,
+    state_file: Path,
+    receiver: NtfyReceiver,
+    topic: str,
+) -> None:
+    first = supervisor_for(lab, state_file, receiver, topic)
+    docker("restart", "-t", "1", containers(lab.prefix)["gluetun"])
+    wait_until(first.children, 30, "the supervisor's compose call")
+    assert first.process is not None
+    first.process.send_signal(signal.SIGTERM)
+    assert first.stop() == 0, first.log()
+    log = first.log()
+    assert log.index("stop requested (SIGTERM)") < log.index("stopped; state saved")
+    assert "recreated sonarr" in log  # the compose call ran to its end and was recorded
+
+    second = supervisor_for(lab, state_file, receiver, topic)  # verifies what was recreated
+    try:
+        (cascade,) = wait_for_cascades(state_file, 1)
+    finally:
+        assert second.stop() == 0, second.log()
+    assert cascade.outcome is Outcome.HEALED
+    assert_healed_into_gluetun(lab)
+
+
+def test_the_boot_race_is_healed_the_same_way(
+    lab: Homelab,
+    supervisor: SupervisorProcess,
+    state_file: Path,
+) -> None:
+    ids = containers(lab.prefix)
+    docker("stop", "-t", "1", ids["gluetun"])
+    raced = docker("restart", "-t", "1", ids["sonarr"], check=False)  # as at an engine's boot
+    assert "cannot join network of a non running container" in raced.stderr
+    docker("start", ids["gluetun"])
+    (cascade,) = wait_for_cascades(state_file, 1)
+    assert cascade.outcome is Outcome.HEALED
+    assert cascade.healed == DEPENDENTS
+    assert "sonarr (not running (exited))" in supervisor.log()
+    assert_healed_into_gluetun(lab)
