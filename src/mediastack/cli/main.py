@@ -7,7 +7,16 @@ from pathlib import Path
 import typer
 
 from mediastack import __version__
-from mediastack.cli import config_commands, doctor_command, lint_command, stack_commands
+from mediastack.cli import (
+    backup_command,
+    config_commands,
+    doctor_command,
+    lint_command,
+    portsync_command,
+    stack_commands,
+    supervise_command,
+    update_command,
+)
 from mediastack.cli.common import CliState
 from mediastack.config import CONFIG_ENVIRONMENT_VARIABLE, DEFAULT_CONFIG_NAME
 
@@ -57,7 +66,11 @@ def main(
 config_commands.register(app)
 doctor_command.register(app)
 lint_command.register(app)
+portsync_command.register(app)
 stack_commands.register(app)
+backup_command.register(app)
+update_command.register(app)
+supervise_command.register(app)
 
 
 def run() -> None:

@@ -1,0 +1,58 @@
+"""Consistent config backups: SQLite through its online backup API, a zstd-compressed tar with
+a checksummed manifest, written atomically, verified, rotated and restorable.
+
+What callers use (the CLI, and the supervisor for scheduled backups):
+
+- ``run_backup(loaded, now=..., progress=..., verify=True, prune=True) -> BackupResult``:
+  one new archive; raises ``BackupError`` (``.message``, ``.fix``) when it fails, and
+  ``BackupBusyError`` when another backup runs. ``BackupResult.summary()`` is one line for a
+  notification (size, files, time, verified).
+- ``next_backup_time(schedule, after, timezone) -> datetime``: pure, for the scheduler.
+- ``plan_backup``, ``verify_backup``, ``list_backups``, ``prune_backups``, ``restore_backup``.
+
+Layout: pure decisions (``selection``, ``retention``, ``naming``, ``manifest``, ``schedule``,
+``restore.plan_restore``) apart from what touches files (``scan``, ``archive_writer``,
+``archive_reader``, ``verify``, ``catalog``) and what runs it all (``run``, ``restore``).
+An archive is a plain ``tar --zstd`` file: ``apps/<app>/...``, ``mediastack/mediastack.yaml``,
+``mediastack/.env`` and, last, the manifest ``mediastack-backup.json``.
+"""
+
+from mediastack.backup.catalog import ArchiveInfo
+from mediastack.backup.errors import BackupBusyError, BackupError
+from mediastack.backup.progress import ProgressReporter, RichProgress, SilentProgress
+from mediastack.backup.restore import RestoreResult, ServiceControl, restore_backup
+from mediastack.backup.run import (
+    BackupResult,
+    PruneResult,
+    list_backups,
+    plan_backup,
+    prune_backups,
+    run_backup,
+    verify_backup,
+)
+from mediastack.backup.scan import BackupPlan
+from mediastack.backup.schedule import next_backup_time
+from mediastack.backup.verify import VerifyReport, VerifyState
+
+__all__ = [
+    "ArchiveInfo",
+    "BackupBusyError",
+    "BackupError",
+    "BackupPlan",
+    "BackupResult",
+    "ProgressReporter",
+    "PruneResult",
+    "RestoreResult",
+    "RichProgress",
+    "ServiceControl",
+    "SilentProgress",
+    "VerifyReport",
+    "VerifyState",
+    "list_backups",
+    "next_backup_time",
+    "plan_backup",
+    "prune_backups",
+    "restore_backup",
+    "run_backup",
+    "verify_backup",
+]
