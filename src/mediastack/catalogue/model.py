@@ -93,6 +93,7 @@ class ServiceDefinition:
     mounts_homelab: bool = False
     pid_host: bool = False  # reads /proc/<pid>/ns/net of other containers (namespace checks)
     pull_policy: str | None = None  # "never" for images built locally, not published
+    stop_grace_period: str | None = None  # longer than Docker's 10 s for work worth finishing
     website: str = ""
 
     @property

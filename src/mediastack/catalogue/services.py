@@ -309,6 +309,8 @@ OPS_SERVICES: tuple[ServiceDefinition, ...] = (
         mounts_homelab=True,
         pid_host=True,
         pull_policy="never",
+        # SIGTERM lets a running compose call, update or backup finish before the stop.
+        stop_grace_period="240s",
         environment={"DOCKER_HOST": "tcp://socket-proxy:2375"},
         website="https://github.com/mediastack/mediastack",
     ),

@@ -1,7 +1,7 @@
 """``mediastack supervise``: the self-healing daemon, and ``--resume`` to lift a loop pause.
 
-Thin: load the config, build the daemon (``mediastack.supervisor.runtime.wiring``), wire
-SIGTERM/SIGINT to a clean stop, run. Logs go to stderr, one line per decision.
+Thin: load the config, build the daemon and its jobs (``mediastack.supervisor.runtime.wiring``),
+wire SIGTERM/SIGINT to a clean stop, run. Logs go to stderr, one line per decision.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def supervise(
     once: bool = typer.Option(
         False,
         "--once",
-        help="Read the engine, heal what is stale now, and exit once no cascade is in flight.",
+        help="Read the engine, heal what is stale now, and exit once no cascade is in flight "
+        "(no port sync, updates or backups).",
     ),
     check: bool = typer.Option(
         False,
@@ -70,7 +71,9 @@ def supervise(
     dead one. The supervisor waits for gluetun to be healthy, recreates the stale services
     with compose, checks each is healthy in gluetun's namespace, retries with backoff, and
     pauses after a restart loop. Containers labelled autoheal=true that stay unhealthy are
-    restarted. It runs until SIGTERM or Ctrl-C (it finishes the current compose call first).
+    restarted. It also keeps qBittorrent on the VPN's forwarded port, applies image updates on
+    their schedule and from the What's Up Docker webhook, and backs up on schedule. It runs
+    until SIGTERM or Ctrl-C (it finishes the current compose call first).
 
     Example:
 
@@ -86,7 +89,7 @@ def supervise(
         return
     _configure_logging(verbose)
     with _reported_errors():
-        supervision = build_supervision(loaded, state_file)
+        supervision = build_supervision(loaded, state_file, with_jobs=not once)
     _stop_on_signals(supervision.inbox)
     supervision.daemon.start()
     supervision.stream.start()

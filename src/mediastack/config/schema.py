@@ -313,6 +313,11 @@ class Updates(StrictModel):
     schedule: str = Field(
         "0 6 * * *", pattern=_CRON_PATTERN, description="Cron expression for the daily apply."
     )
+    scheduled: bool = Field(
+        True,
+        description="The supervisor applies updates on `schedule` (services whose update "
+        "policy is auto; notify ones are only reported, pin ones left alone).",
+    )
     healthy_timeout_seconds: int = Field(
         300, ge=10, le=3600, description="How long an updated service may take to be healthy."
     )
@@ -333,6 +338,11 @@ class Backups(StrictModel):
 
     schedule: str = Field(
         "30 4 * * *", pattern=_CRON_PATTERN, description="Cron expression for scheduled backups."
+    )
+    scheduled: bool = Field(
+        True,
+        description="The supervisor backs up on `schedule` and notifies the outcome "
+        "(`mediastack backup` works either way).",
     )
     keep_daily: int = Field(7, ge=0, le=366, description="Daily archives kept.")
     keep_weekly: int = Field(4, ge=0, le=520, description="Weekly archives kept.")

@@ -234,6 +234,8 @@ def _privileges(definition: ServiceDefinition) -> dict[str, Any]:
         extra["init"] = True
     if definition.pid_host:
         extra["pid"] = "host"
+    if definition.stop_grace_period is not None:
+        extra["stop_grace_period"] = definition.stop_grace_period
     return extra
 
 

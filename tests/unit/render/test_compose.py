@@ -192,3 +192,4 @@ def test_the_supervisor_sees_the_homelab_at_its_own_path(tmp_path: Path) -> None
     assert supervisor["pull_policy"] == "never"
     assert "/var/run/docker.sock" not in str(supervisor["volumes"])
     assert "supervise --check" in supervisor["healthcheck"]["test"][1]
+    assert supervisor["stop_grace_period"] == "240s"

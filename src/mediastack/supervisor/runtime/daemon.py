@@ -67,9 +67,14 @@ from mediastack.supervisor.observations import (
 )
 from mediastack.supervisor.runtime.decision_log import clock_time, describe_stale, log_decision
 from mediastack.supervisor.runtime.discovery import DependentTarget, EngineSurveyor, Survey
+from mediastack.supervisor.runtime.hold import FileHoldWatch, HeldServices
+from mediastack.supervisor.runtime.jobs import SupervisorJobs
 from mediastack.supervisor.runtime.messages import (
     EventArrived,
     Inbox,
+    JobFinished,
+    MaintenanceEnded,
+    MaintenanceStarted,
     Message,
     RecreateFinished,
     RestartFinished,
@@ -93,6 +98,9 @@ COMPOSE_FINISH_SECONDS = 180.0
 """On stop, how long the compose call in progress may take to finish."""
 RESTART_FINISH_SECONDS = 20.0
 NOTIFY_CLOSE_SECONDS = 5.0
+HOLD_POLL = timedelta(seconds=5)
+"""While a ``mediastack update`` from the host holds gluetun, how often its hold file is read
+again (a file read, no engine call) to see the update end."""
 
 
 class Recreating(Protocol):
@@ -129,6 +137,8 @@ class DaemonParts:
     compose_worker: Worker
     restart_worker: Worker
     stream: Stoppable | None = None
+    jobs: SupervisorJobs | None = None
+    file_hold: FileHoldWatch | None = None
 
 
 class SupervisorDaemon:
@@ -158,6 +168,9 @@ class SupervisorDaemon:
         self._stuck_wakeups: set[datetime] = set()
         self._reread_failures = 0
         self._reread_at: datetime | None = None
+        self._held: dict[str, int] = {}  # service -> holds by the daemon's own updates
+        self._file_hold: HeldServices | None = None  # the host CLI's, while it holds gluetun
+        self._file_hold_poll_at: datetime | None = None
 
     # -- what callers read ---------------------------------------------------------------
 
@@ -187,6 +200,8 @@ class SupervisorDaemon:
             self._throttle.next_wakeup(),
             self._verifier.next_wakeup(),
             self._reread_at,
+            self._file_hold_poll_at,
+            self._parts.jobs.next_wakeup() if self._parts.jobs else None,
         ]
         if self._machine.status(now).mode is Mode.PAUSED:
             candidates.append(now + RESUME_POLL)
@@ -202,6 +217,8 @@ class SupervisorDaemon:
         what = f"cascade for gluetun {in_flight.gluetun.short_id} in flight" if in_flight else ""
         logger.info("state loaded: %s%s", status.mode.value, f", {what}" if what else "")
         self._take_resume_request()
+        if self._parts.jobs is not None:
+            self._parts.jobs.start()
 
     def run(self, stop_when_settled: bool = False) -> None:
         """Process messages and ticks until a stop is requested (or, with
@@ -237,6 +254,12 @@ class SupervisorDaemon:
             case StopRequested(reason):
                 logger.info("stop requested (%s): finishing the current compose call", reason)
                 self._stopping = True
+            case MaintenanceStarted(services, reason):
+                self._on_hold_started(services, reason)
+            case MaintenanceEnded(services, reason):
+                self._on_hold_ended(services, reason)
+            case JobFinished(job):
+                logger.debug("%s run ended", job)  # only wakes the loop: a new next_wakeup
             case _:
                 assert_never(message)
 
@@ -260,9 +283,12 @@ class SupervisorDaemon:
         self._feed_all(self._verifier.expire(now))
         if self._machine.status(now).mode is Mode.PAUSED:
             self._take_resume_request()
+        self._poll_file_hold(now)
         self._execute_all(self._autoheal.tick(now, self._locked()))
         for notice in self._throttle.flush(now):
             self._send(notice)
+        if self._parts.jobs is not None and self._executing:
+            self._parts.jobs.tick(now)
         after = self.next_wakeup()
         if after is not None and after <= self._now():
             self._stuck_wakeups.add(after)  # waits for a message (e.g. a lock ending) instead
@@ -274,6 +300,8 @@ class SupervisorDaemon:
         self._executing = False
         if self._parts.stream is not None:
             self._parts.stream.stop()
+        if self._parts.jobs is not None:
+            self._parts.jobs.stop()
         if not self._parts.compose_worker.stop(COMPOSE_FINISH_SECONDS):
             logger.warning("the compose call did not finish in time; the saved state resumes it")
         self._parts.restart_worker.stop(RESTART_FINISH_SECONDS)
@@ -292,7 +320,10 @@ class SupervisorDaemon:
         layout = self._parts.surveyor.layout()
         meaning = relevance(event, layout.gluetun_service, layout.project_name)
         self._note_gluetun_health(event, meaning)
-        if meaning is Relevance.GLUETUN_STARTED:
+        gluetun_news = meaning in (Relevance.GLUETUN_STARTED, Relevance.GLUETUN_HEALTHY)
+        if gluetun_news and self._gluetun_held(layout.gluetun_service):
+            pass  # the update holding gluetun hands over when it ends (logged when held)
+        elif meaning is Relevance.GLUETUN_STARTED:
             self._on_gluetun_started()
         elif meaning is Relevance.GLUETUN_HEALTHY:
             self._gluetun_healthy_at = event.at
@@ -471,7 +502,10 @@ class SupervisorDaemon:
                 self._reread(action.reason)
             case Pause():
                 self._parts.store.take_resume_request()  # one older than the pause is stale
-            case WaitForGluetun() | RetryDependent() | GiveUp() | CascadeFinished():
+            case CascadeFinished():
+                if self._parts.jobs is not None:
+                    self._parts.jobs.cascade_finished()
+            case WaitForGluetun() | RetryDependent() | GiveUp():
                 pass  # decisions only: logged; the follow-up comes from a later tick
             case _:
                 assert_never(action)
@@ -518,6 +552,69 @@ class SupervisorDaemon:
             return
         self._parts.notifier.put(notification_for(admitted, self._instance))
 
+    # -- holds by updates ----------------------------------------------------------------
+
+    def _on_hold_started(self, services: Sequence[str], reason: str) -> None:
+        for service in services:
+            self._held[service] = self._held.get(service, 0) + 1
+        logger.info(
+            "hold on %s (%s): the cascade ignores gluetun's events, autoheal skips them",
+            ", ".join(services),
+            reason,
+        )
+
+    def _on_hold_ended(self, services: Sequence[str], reason: str) -> None:
+        for service in services:
+            left = self._held.get(service, 0) - 1
+            if left > 0:
+                self._held[service] = left
+            else:
+                self._held.pop(service, None)
+        logger.info("hold on %s ended (%s): re-reading the engine", ", ".join(services), reason)
+        self._reread(f"the hold of {reason} ended")
+        gluetun = self._parts.surveyor.layout().gluetun_service
+        if gluetun in services and self._parts.jobs is not None and self._executing:
+            self._parts.jobs.gluetun_replaced()
+
+    def _held_services(self) -> frozenset[str]:
+        from_file = self._file_hold.services if self._file_hold is not None else frozenset()
+        return frozenset(self._held) | from_file
+
+    def _gluetun_held(self, gluetun: str) -> bool:
+        """Return True (logged) when an update holds gluetun: the daemon's own, or one run
+        from the host (its hold file, then read again every ``HOLD_POLL`` until it ends)."""
+        if gluetun in self._held:
+            logger.info("gluetun event during an update holding it: left to the update")
+            return True
+        if self._parts.file_hold is None:
+            return False
+        hold = self._parts.file_hold.read()
+        if hold is None or gluetun not in hold.services:
+            return False
+        if self._file_hold is None:
+            logger.info("gluetun event during a host update (%s): waiting for it", hold.reason)
+        self._file_hold = hold
+        self._file_hold_poll_at = self._now() + HOLD_POLL
+        return True
+
+    def _poll_file_hold(self, now: datetime) -> None:
+        """While a host update holds gluetun, read its hold file again; when it has ended,
+        re-read the engine so the cascade heals whatever the update left stale."""
+        if self._file_hold_poll_at is None or self._file_hold_poll_at > now:
+            return
+        assert self._parts.file_hold is not None and self._file_hold is not None
+        hold = self._parts.file_hold.read()
+        if hold is not None and self._file_hold.services & hold.services:
+            self._file_hold_poll_at = now + HOLD_POLL
+            return
+        reason = self._file_hold.reason
+        self._file_hold = None
+        self._file_hold_poll_at = None
+        logger.info("the host update (%s) ended: re-reading the engine", reason)
+        self._reread(f"the host update ({reason}) ended")
+        if self._parts.jobs is not None:
+            self._parts.jobs.gluetun_replaced()
+
     # -- helpers -------------------------------------------------------------------------
 
     def _target(self, key: str) -> DependentTarget:
@@ -532,7 +629,7 @@ class SupervisorDaemon:
     def _locked(self) -> frozenset[str]:
         """Return what autoheal must leave alone: what the cascade holds, and every dependent
         while gluetun is not healthy (restarting them cannot help then)."""
-        locked = self._machine.locked_services()
+        locked = self._machine.locked_services() | self._held_services()
         return locked if self._gluetun_healthy else locked | self._dependents
 
     def _reasons(self, services: Sequence[str]) -> str:

@@ -58,8 +58,41 @@ class StopRequested:
     reason: str
 
 
+@dataclass(frozen=True)
+class MaintenanceStarted:
+    """An update (on the daemon's update worker) begins recreating ``services``: until the
+    matching ``MaintenanceEnded`` the cascade ignores gluetun's events and autoheal leaves
+    them alone."""
+
+    services: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class MaintenanceEnded:
+    """The update that held ``services`` is done (whatever its outcome)."""
+
+    services: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class JobFinished:
+    """A background job (port sync, backup) ended a run: the loop recomputes its wakeup."""
+
+    job: str
+
+
 Message = (
-    EventArrived | StreamConnected | StreamLost | RecreateFinished | RestartFinished | StopRequested
+    EventArrived
+    | StreamConnected
+    | StreamLost
+    | RecreateFinished
+    | RestartFinished
+    | StopRequested
+    | MaintenanceStarted
+    | MaintenanceEnded
+    | JobFinished
 )
 
 

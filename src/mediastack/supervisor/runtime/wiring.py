@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -14,7 +15,9 @@ from mediastack.supervisor.clock import SystemClock
 from mediastack.supervisor.runtime.daemon import DaemonParts, SupervisorDaemon
 from mediastack.supervisor.runtime.discovery import EngineSurveyor, Layout
 from mediastack.supervisor.runtime.event_stream import DockerEventSource, EventStream
+from mediastack.supervisor.runtime.hold import FileHoldWatch
 from mediastack.supervisor.runtime.instance import lock_state_file
+from mediastack.supervisor.runtime.job_wiring import build_jobs
 from mediastack.supervisor.runtime.messages import Inbox
 from mediastack.supervisor.runtime.notices import build_notifier
 from mediastack.supervisor.runtime.recreate import Recreator
@@ -22,6 +25,7 @@ from mediastack.supervisor.runtime.report import state_file_path
 from mediastack.supervisor.runtime.restarts import DockerRestarter
 from mediastack.supervisor.runtime.workers import SerialWorker
 from mediastack.supervisor.state import SupervisorStore
+from mediastack.updates.coordination import HOLD_FILE_NAME, state_folder
 
 
 @dataclass(frozen=True)
@@ -35,11 +39,15 @@ class Supervision:
     lock: IO[str]
 
 
-def build_supervision(loaded: LoadedConfig, state_file: Path | None = None) -> Supervision:
-    """Given the config, return the real daemon, not started. Raise AdapterError when the
-    engine or compose (older than the rendered files need) is missing, RenderedFileError when
-    the vpn stack's file is unreadable, AlreadyRunningError when another supervisor uses the
-    state file, StateError when the state file is unusable."""
+def build_supervision(
+    loaded: LoadedConfig, state_file: Path | None = None, with_jobs: bool = True
+) -> Supervision:
+    """Given the config, return the real daemon, not started, with its background jobs (port
+    sync, updates, backups; none when ``with_jobs`` is False, for ``--once``). Raise
+    AdapterError when the engine or compose (older than the rendered files need) is missing,
+    RenderedFileError when the vpn stack's file (with the update webhook on: every stack's)
+    is unreadable, AlreadyRunningError when another supervisor uses the state file,
+    StateError when the state file is unusable."""
     executor = SubprocessExecutor()
     require_compose(executor)
     engine = DockerEngine.connect()
@@ -50,18 +58,22 @@ def build_supervision(loaded: LoadedConfig, state_file: Path | None = None) -> S
     inbox = Inbox()
     stream = EventStream(DockerEventSource(), inbox)
     surveyor = EngineSurveyor(engine, lambda: Layout.from_config(loaded), store.known_gluetun_ids)
+    notifier = build_notifier(loaded)
+    clock = SystemClock()
     parts = DaemonParts(
         surveyor=surveyor,
         # The compose worker's thread gets its own SDK client: one client per thread.
         recreator=Recreator(DockerEngine.connect(), executor),
         restarter=DockerRestarter(),
-        notifier=build_notifier(loaded),
+        notifier=notifier,
         store=store,
-        clock=SystemClock(),
+        clock=clock,
         inbox=inbox,
         compose_worker=SerialWorker("compose"),
         restart_worker=SerialWorker("autoheal-restart"),
         stream=stream,
+        jobs=build_jobs(loaded, inbox, notifier, clock, os.environ) if with_jobs else None,
+        file_hold=FileHoldWatch(state_folder(loaded.root) / HOLD_FILE_NAME),
     )
     daemon = SupervisorDaemon(loaded.config.supervisor, loaded.config.name, parts)
     return Supervision(daemon, inbox, stream, lock)

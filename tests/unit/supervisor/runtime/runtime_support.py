@@ -30,6 +30,8 @@ from mediastack.supervisor.events import ContainerEvent, parse_container_event
 from mediastack.supervisor.observations import RecreateResult
 from mediastack.supervisor.runtime.daemon import DaemonParts, SupervisorDaemon
 from mediastack.supervisor.runtime.discovery import DependentTarget, EngineSurveyor, Layout
+from mediastack.supervisor.runtime.hold import FileHoldWatch
+from mediastack.supervisor.runtime.jobs import SupervisorJobs
 from mediastack.supervisor.runtime.messages import EventArrived, Inbox, StreamConnected
 from mediastack.supervisor.runtime.workers import InlineWorker
 from mediastack.supervisor.state import SupervisorStore
@@ -283,9 +285,16 @@ class Harness:
 
 
 def build_harness(
-    tmp_path: Path, clock: FakeClock, settings: Supervisor | None = None, world: World | None = None
+    tmp_path: Path,
+    clock: FakeClock,
+    settings: Supervisor | None = None,
+    world: World | None = None,
+    *,
+    jobs: SupervisorJobs | None = None,
+    file_hold: FileHoldWatch | None = None,
 ) -> Harness:
-    """Return a daemon over a fresh (or the given) world with its state in ``tmp_path``."""
+    """Return a daemon over a fresh (or the given) world with its state in ``tmp_path`` (and
+    the given background jobs and host hold file, none by default)."""
     world = world or World(clock)
     store = SupervisorStore(tmp_path / "state.db")
     layout = Layout(ComposeProject(PROJECT, tmp_path / "compose.yaml", tmp_path), DEPENDENTS)
@@ -304,6 +313,8 @@ def build_harness(
         inbox=inbox,
         compose_worker=compose_worker,
         restart_worker=InlineWorker(),
+        jobs=jobs,
+        file_hold=file_hold,
     )
     daemon = SupervisorDaemon(settings or Supervisor(), "home", parts)
     daemon.start()
