@@ -477,8 +477,18 @@ def loaded_modules(lab: Lab, folder: Path) -> dict[str, Any]:
             name: {"modules": modules[name], "import_seconds": round(micros / 1e6, 3)}
             for name, micros in own_time.most_common(30)
         },
-        "watched_packages_loaded": {name: name in modules for name in WATCHED_PACKAGES},
+        "watched_packages": {name: _state(name, modules) for name in WATCHED_PACKAGES},
     }
+
+
+def _state(name: str, modules: Counter[str]) -> str:
+    """Return "loaded", "not loaded", or "not installed" (an import was only attempted: the
+    import-time log lists failed imports too, e.g. the docker SDK trying paramiko)."""
+    import importlib.util
+
+    if importlib.util.find_spec(name) is None:
+        return "not installed"
+    return "loaded" if name in modules else "not loaded"
 
 
 def _import_lines(lines: list[str]) -> dict[str, int]:
@@ -712,12 +722,10 @@ def print_tables(result: dict[str, Any]) -> None:
     print("RSS of one pydantic string field with a pattern")
     for label, item in breakdown["pydantic_field_patterns"].items():
         print(f"  {label:40} {item['rss_mb_of_one_field']:+6.1f} MB  {item['pattern']}")
-    loaded = result["loaded_by_the_running_supervisor"]["watched_packages_loaded"]
-    print(
-        "loaded by the running supervisor: "
-        + ", ".join(name for name, present in loaded.items() if present)
-    )
-    print("not loaded: " + ", ".join(name for name, present in loaded.items() if not present))
+    watched = result["loaded_by_the_running_supervisor"]["watched_packages"]
+    for state in ("loaded", "not loaded", "not installed"):
+        names = [name for name, found in watched.items() if found == state]
+        print(f"{state} (running supervisor, defaults): {', '.join(names) or '-'}")
     for name, goal in result["goals"].items():
         print(f"goal {name}: {'met' if goal['met'] else 'NOT met'} ({goal})")
 
