@@ -11,7 +11,7 @@ These functions operate on the rendered files as they are; they never render.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.console import Console
 
@@ -111,12 +111,7 @@ def restart(
     """Restart the target containers in place, stack by stack in start order. Compose restarts
     the services in a restarted owner's namespace too (``depends_on.restart``). This does not
     apply changed compose files: that is ``up``. Errors as for ``up``."""
-    plan = resolve_targets(loaded, targets)
-    runner = _prepare(executor, console, dry_run)
-    for target in plan:
-        _say(console, f"restart {target.describe()}", dry_run)
-        _compose(loaded, target, runner).restart(target.services)
-    return plan
+    return _each_target(loaded, targets, "restart", Compose.restart, executor, console, dry_run)
 
 
 def pull(
@@ -129,11 +124,24 @@ def pull(
 ) -> list[StackTarget]:
     """Pull the images of the targets, stack by stack (``pull_policy: never`` services are
     skipped by compose). Running containers keep their image until the next ``up``."""
+    return _each_target(loaded, targets, "pull", Compose.pull, executor, console, dry_run)
+
+
+def _each_target(
+    loaded: LoadedConfig,
+    targets: Sequence[str],
+    verb: str,
+    operation: Callable[[Compose, Sequence[str]], object],
+    executor: Executor,
+    console: Console,
+    dry_run: bool,
+) -> list[StackTarget]:
+    """Run one compose ``operation`` per target stack, in start order, saying each first."""
     plan = resolve_targets(loaded, targets)
     runner = _prepare(executor, console, dry_run)
     for target in plan:
-        _say(console, f"pull {target.describe()}", dry_run)
-        _compose(loaded, target, runner).pull(target.services)
+        _say(console, f"{verb} {target.describe()}", dry_run)
+        operation(_compose(loaded, target, runner), target.services)
     return plan
 
 

@@ -43,6 +43,7 @@ class UpdateQueue:
         self._capacity = capacity
         self._waiting: dict[Source, UpdateRequest] = {}
         self._condition = threading.Condition()
+        self._closed = False
 
     def put(self, request: UpdateRequest) -> bool:
         """Queue ``request`` (merged into a waiting one of its source); return False when it
@@ -58,11 +59,21 @@ class UpdateQueue:
 
     def take(self, timeout_seconds: float | None = None) -> list[UpdateRequest]:
         """Return every waiting request (command line first, then schedule, then webhook),
-        waiting up to ``timeout_seconds`` for one (None: forever); empty on timeout."""
+        waiting up to ``timeout_seconds`` for one (None: forever); empty on timeout, and at
+        once after ``close()``."""
         with self._condition:
-            self._condition.wait_for(lambda: bool(self._waiting), timeout=timeout_seconds)
+            self._condition.wait_for(
+                lambda: bool(self._waiting) or self._closed, timeout=timeout_seconds
+            )
             taken = [self._waiting.pop(source) for source in Source if source in self._waiting]
             return taken
+
+    def close(self) -> None:
+        """Wake every ``take()`` now and make later ones return at once: the worker stops
+        without polling for its stop flag."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
 
     def pending(self) -> Collection[UpdateRequest]:
         with self._condition:

@@ -243,3 +243,19 @@ def test_the_payload_in_json_mode_round_trips(server: WebhookServer) -> None:
     batch = json.loads((FIXTURES / "wud-batch.json").read_text())
     answer = httpx.post(url(server), json=batch[0], headers=BEARER)
     assert answer.status_code == 202 and answer.json()["queued"] == ["gluetun"]
+
+
+def test_closing_the_queue_wakes_a_worker_blocked_in_take() -> None:
+    import threading
+
+    from mediastack.updates import UpdateQueue
+
+    queue = UpdateQueue()
+    taken: list[object] = []
+    worker = threading.Thread(target=lambda: taken.append(queue.take(timeout_seconds=None)))
+    worker.start()
+    queue.close()
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert taken == [[]]
+    assert queue.take(timeout_seconds=None) == []

@@ -32,10 +32,6 @@ from mediastack.updates import Source, UpdateQueue, UpdateRequest, UpdateRun
 
 logger = logging.getLogger("mediastack.supervisor")
 
-TAKE_TIMEOUT_SECONDS = 1.0
-"""How long the update thread waits in the queue before looking at its stop flag again."""
-
-
 class UpdateHandling(Protocol):
     """What the daemon needs of ``mediastack.updates.Updater``."""
 
@@ -117,6 +113,7 @@ class UpdateRunner:
         if self._webhook is not None:
             self._webhook.stop()
         self._stop.set()
+        self.queue.close()  # wakes the worker blocked in take()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -126,8 +123,10 @@ class UpdateRunner:
             self._close()
 
     def _work(self) -> None:
+        # Blocks until a request arrives or stop() closes the queue: an idle supervisor does
+        # not wake up for this thread at all.
         while not self._stop.is_set():
-            self.handle_waiting(TAKE_TIMEOUT_SECONDS)
+            self.handle_waiting(timeout_seconds=None)
 
     def _handle(self, request: UpdateRequest) -> None:
         services = ", ".join(sorted(request.services)) or "every service"
