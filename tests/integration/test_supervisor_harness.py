@@ -307,7 +307,8 @@ def creates_per_service(events: list[dict[str, Any]]) -> dict[str, int]:
 
 def recovery(events: list[dict[str, Any]]) -> dict[str, float]:
     """Measure, on the engine's clock, a cascade in ``events``: gluetun start -> healthy,
-    gluetun healthy -> first dependent created, and -> the last dependent healthy."""
+    gluetun healthy -> first dependent started (its new container; prepared ones are created
+    before gluetun is healthy), and -> the last dependent healthy."""
 
     def moment(event: dict[str, Any]) -> float:
         return float(event["timeNano"]) / 1e9
@@ -322,16 +323,20 @@ def recovery(events: list[dict[str, Any]]) -> dict[str, float]:
         if service(e) == "gluetun" and e["Action"] == "health_status: healthy"
         and moment(e) >= started
     )
-    created = min(moment(e) for e in events if e["Action"] == "create" and service(e) != "gluetun")
+    first_start = min(
+        moment(e)
+        for e in events
+        if service(e) in DEPENDENTS and e["Action"] == "start" and moment(e) >= healthy
+    )
     last = max(
         moment(e)
         for e in events
         if service(e) in DEPENDENTS and e["Action"] == "health_status: healthy"
-        and moment(e) > created
+        and moment(e) > first_start
     )
     return {
         "gluetun_start_to_healthy": round(healthy - started, 3),
-        "healthy_to_first_create": round(created - healthy, 3),
+        "healthy_to_first_start": round(first_start - healthy, 3),
         "healthy_to_all_dependents_healthy": round(last - healthy, 3),
     }
 

@@ -203,12 +203,17 @@ class Compose:
         wait_timeout_seconds: int | None = None,
         force_recreate: bool = False,
         no_deps: bool = False,
+        start: bool = True,
     ) -> None:
         """Create and start ``services`` (all when empty), removing containers of services no
         longer in the file. ``wait`` blocks until every started service is running and
-        healthy (implies detach). Raise CommandError when compose fails."""
+        healthy (implies detach). ``start=False`` only creates (``--no-start``: a recreated
+        service's old container is still stopped and removed, its new one left "created").
+        Raise CommandError when compose fails."""
         options = ["--remove-orphans"]
-        if detach or wait:
+        if not start:
+            options.append("--no-start")
+        elif detach or wait:
             options.append("--detach")
         if wait:
             options.append("--wait")

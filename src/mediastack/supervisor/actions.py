@@ -1,9 +1,10 @@
 """What the decision core asks the runtime to do. Every action is plain, frozen data.
 
-The runtime executes ``RecreateDependents``, ``VerifyDependents``, ``RestartContainer``,
-``Notify`` and ``Reread``; the others (``WaitForGluetun``, ``RetryDependent``, ``GiveUp``,
-``Pause``, ``CascadeFinished``) record a decision: the runtime logs them (and persists
-``CascadeFinished`` in the history); the follow-up comes from a later ``Tick``.
+The runtime executes ``PrepareDependents``, ``StartDependents``, ``RecreateDependents``,
+``VerifyDependents``, ``RestartContainer``, ``Notify`` and ``Reread``; the others
+(``WaitForGluetun``, ``RetryDependent``, ``GiveUp``, ``Pause``, ``CascadeFinished``) record a
+decision: the runtime logs them (and persists ``CascadeFinished`` in the history); the
+follow-up comes from a later ``Tick``.
 """
 
 from __future__ import annotations
@@ -75,6 +76,25 @@ class WaitForGluetun:
 
     gluetun: Gluetun
     deadline: datetime
+
+
+@dataclass(frozen=True)
+class PrepareDependents:
+    """While gluetun is still starting: create these services' new containers without
+    starting them (``up --no-start --force-recreate --no-deps``; the old ones, stranded in a
+    dead namespace and of no use, are removed), then report a ``PrepareResult`` for each."""
+
+    gluetun: Gluetun
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StartDependents:
+    """Start these services' prepared containers now, all at once, then report a
+    ``RecreateResult`` for each (preparing and starting together are its recreate)."""
+
+    gluetun: Gluetun
+    services: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -178,6 +198,8 @@ class CascadeFinished:
 Action = (
     Notify
     | WaitForGluetun
+    | PrepareDependents
+    | StartDependents
     | RecreateDependents
     | VerifyDependents
     | RetryDependent

@@ -1,15 +1,19 @@
 """The VPN cascade as a pure state machine: observations in, actions out, time passed in.
 
 When gluetun restarts in place (new namespace) or is recreated (new id), its dependents keep
-running in a dead namespace. The machine waits for gluetun to be healthy (bounded), asks the
-limiter, recreates every stale dependent at once, verifies each, retries a failed one with
-backoff and bounded attempts, and reports. A newer gluetun incarnation supersedes the cascade
+running in a dead namespace. The machine asks the limiter and, while gluetun is still starting,
+has every stale dependent's new container created but not started (compose's create, stop,
+remove and rename take seconds: done during gluetun's own start, they cost nothing after it);
+once gluetun is healthy (bounded wait) it starts the prepared ones and recreates any other
+stale one, all at once, verifies each, retries a failed one with backoff and bounded
+attempts, and reports. A newer gluetun incarnation supersedes the cascade
 in flight; a dependent already done for the current incarnation is never recreated again.
 ``snapshot()`` is what the runtime persists after every ``handle()``, before executing actions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,11 +29,13 @@ from mediastack.supervisor.actions import (
     Notify,
     Outcome,
     Pause,
+    PrepareDependents,
     Priority,
     RecreateDependents,
     Reread,
     RetryDependent,
     Stage,
+    StartDependents,
     VerifyDependents,
     WaitForGluetun,
 )
@@ -41,6 +47,7 @@ from mediastack.supervisor.observations import (
     GluetunHealthy,
     GluetunStarted,
     Observation,
+    PrepareResult,
     RecreateResult,
     Staleness,
     Tick,
@@ -173,6 +180,8 @@ class CascadeMachine:
                 return self._on_healthy(observation, now)
             case EngineState():
                 return self._on_engine_state(observation, now)
+            case PrepareResult():
+                return self._on_prepared(observation, now)
             case RecreateResult():
                 return self._on_recreated(observation, now)
             case VerificationResult():
@@ -240,41 +249,94 @@ class CascadeMachine:
             return [_paused_notice(gluetun, paused_until, stale)]
         deadline = now + self._settings.gluetun_healthy_timeout
         self._in_flight = InFlightCascade.open(gluetun, now, deadline, stale)
-        notice = _detected_notice(previous, gluetun, stale, None if healthy else deadline - now)
-        return [notice] if healthy else [notice, WaitForGluetun(gluetun, deadline)]
+        if healthy:
+            return [_detected_notice(previous, gluetun, stale, None)]
+        # Preparing removes the old containers, so the cascade counts from here: a gluetun
+        # that restarts in a loop is paused before it churns its dependents again and again.
+        refusal = self._ask_limiter(now)
+        if refusal:
+            return refusal
+        self._in_flight = replace(self._require_cascade(), counted=True)
+        notice = _detected_notice(previous, gluetun, stale, deadline - now)
+        return [notice, WaitForGluetun(gluetun, deadline), self._prepare(tuple(stale), now)]
+
+    def _prepare(self, services: tuple[str, ...], now: datetime) -> PrepareDependents:
+        cascade = self._require_cascade()
+        due = now + self._settings.recreate_timeout
+        preparing = [
+            replace(_existing(cascade, service), status=DependentStatus.PREPARING, due_at=due)
+            for service in services
+        ]
+        self._in_flight = cascade.with_dependents(*preparing)
+        self._issued_here.update(services)
+        return PrepareDependents(cascade.gluetun, services)
 
     def _gluetun_timed_out(self, cascade: InFlightCascade, now: datetime) -> list[Action]:
         waited = _seconds(now - cascade.detected_at)
         message = (
             f"gluetun {cascade.gluetun.short_id} is still not healthy after {waited}; its "
-            f"{len(cascade.dependents)} dependents were left alone. Check `docker logs` of "
+            f"{len(cascade.dependents)} stale dependents were not started (those prepared wait "
+            "as created containers). Check `docker logs` of "
             "gluetun (VPN credentials, server, /dev/net/tun). The supervisor keeps watching "
             "and heals them once gluetun is healthy."
         )
         notice = Notify(Stage.GLUETUN_TIMEOUT, cascade.gluetun.short_id, message, Priority.HIGH)
         return [notice, *self._finish(Outcome.GLUETUN_TIMEOUT, now)]
 
+    def _on_prepared(self, result: PrepareResult, now: datetime) -> list[Action]:
+        progress = self._awaiting(result.gluetun, result.service, DependentStatus.PREPARING)
+        if progress is None:
+            return []
+        if self._phase() is Phase.HEALING:  # gluetun turned healthy while compose prepared
+            if result.succeeded:
+                return self._issue([], [], now, {}, start=[result.service])
+            return self._issue([result.service], [], now, {})
+        if result.succeeded:
+            self._update(replace(progress, status=DependentStatus.PREPARED, due_at=None))
+        else:  # recreated the usual way once gluetun is healthy
+            reason = f"{progress.reason}; preparing failed: {result.detail or 'no detail'}"
+            pending = replace(progress, status=DependentStatus.PENDING, due_at=None, reason=reason)
+            self._update(pending)
+        return []
+
     # -- healing -----------------------------------------------------------------------------
 
     def _begin_healing(self, staleness: Staleness, now: datetime) -> list[Action]:
+        """Gluetun is healthy: start what was prepared, recreate every other stale dependent.
+        A prepared dependent is kept whatever the engine says now: its container is created,
+        not running, or (while compose still prepares it) briefly absent."""
         cascade = self._require_cascade()
         stale = stale_services(staleness)
-        if not stale:
+        underway = [item for item in cascade.dependents if item.status in _PREPARATION]
+        if not stale and not underway:
             return self._finish(Outcome.NOTHING_STALE, now)
         if not cascade.counted:
             refusal = self._ask_limiter(now)
             if refusal:
                 return refusal
-        due = now + self._settings.recreate_timeout
-        recreating = tuple(
-            DependentProgress(service, DependentStatus.RECREATING, 1, 0, due, reason)
+        kept = {item.service for item in underway}
+        pending = tuple(
+            _pending(cascade.dependent(service), service, reason)
             for service, reason in stale.items()
+            if service not in kept
         )
         self._in_flight = replace(
-            cascade, phase=Phase.HEALING, counted=True, healthy_at=now, dependents=recreating
-        )
-        self._issued_here.update(stale)
-        return [RecreateDependents(cascade.gluetun, tuple(stale))]
+            cascade,
+            phase=Phase.HEALING,
+            counted=True,
+            healthy_at=now,
+            dependents=(*underway, *pending),
+        ).with_dependents()
+        start = [item.service for item in underway if self._ready_to_start(item)]
+        return self._issue([item.service for item in pending], [], now, {}, start=start)
+
+    def _ready_to_start(self, progress: DependentProgress) -> bool:
+        """Return True when ``progress`` is prepared, or was being prepared by a previous
+        process (its compose call ran on without it: the runtime starts the container only
+        when it is the new one, and reports a failure otherwise, which recreates it)."""
+        if progress.status is DependentStatus.PREPARED:
+            return True
+        return progress.service not in self._issued_here
 
     def _ask_limiter(self, now: datetime) -> list[Action]:
         """Return the refusal actions when the limiter refuses, or [] when it allows (counted)."""
@@ -302,14 +364,18 @@ class CascadeMachine:
         waiting for its retry, or whose recreate or verification this process is running."""
         cascade = self._require_cascade()
         stale = stale_services(staleness)
+        start: list[str] = []
         recreate: list[str] = []
         verify: list[str] = []
         for service in sorted({*stale, *cascade.services_in(*_RESUMABLE)}):
             progress = cascade.dependent(service) or DependentProgress(service)
             if not self._needs_resuming(progress):
                 continue
-            (recreate if service in stale else verify).append(service)
-        return self._issue(recreate, verify, now, stale)
+            if progress.status in _PREPARATION:
+                start.append(service)
+            else:
+                (recreate if service in stale else verify).append(service)
+        return self._issue(recreate, verify, now, stale, start=start)
 
     def _needs_resuming(self, progress: DependentProgress) -> bool:
         if progress.final or progress.status is DependentStatus.RETRY_WAIT:
@@ -317,15 +383,21 @@ class CascadeMachine:
         return not (progress.status in _AWAITING and progress.service in self._issued_here)
 
     def _issue(
-        self, recreate: list[str], verify: list[str], now: datetime, reasons: dict[str, str]
+        self,
+        recreate: list[str],
+        verify: list[str],
+        now: datetime,
+        reasons: dict[str, str],
+        start: Sequence[str] = (),
     ) -> list[Action]:
-        """Mark and request recreates and verifications, each with its result deadline."""
+        """Mark and request recreates (of prepared dependents: starts) and verifications,
+        each with its result deadline."""
         cascade = self._require_cascade()
         recreate_due = now + self._settings.recreate_timeout
         verify_due = now + self._settings.verify_timeout
         updates = [
             _recreating(cascade.dependent(service), service, recreate_due, reasons.get(service))
-            for service in recreate
+            for service in (*start, *recreate)
         ]
         updates += [
             replace(
@@ -334,8 +406,10 @@ class CascadeMachine:
             for service in verify
         ]
         self._in_flight = cascade.with_dependents(*updates)
-        self._issued_here.update(recreate, verify)
+        self._issued_here.update(start, recreate, verify)
         actions: list[Action] = []
+        if start:
+            actions.append(StartDependents(cascade.gluetun, tuple(start)))
         if recreate:
             actions.append(RecreateDependents(cascade.gluetun, tuple(recreate)))
         if verify:
@@ -414,9 +488,9 @@ class CascadeMachine:
     def _overdue(self, now: datetime) -> list[Action]:
         """A recreate or verification whose result never came is a failed attempt."""
         actions: list[Action] = []
+        late = now - self._settings.result_grace
         for progress in self._require_cascade().dependents:
-            awaited = progress.status in (DependentStatus.RECREATING, DependentStatus.VERIFYING)
-            if awaited and _is_due(progress, now - self._settings.result_grace):
+            if progress.status in _AWAITING and _is_due(progress, late):
                 reason = f"no {progress.status.value} result by {_clock_time(progress.due_at)}"
                 actions += self._failed(progress, reason, now)
                 if self._in_flight is None:
@@ -497,9 +571,12 @@ class CascadeMachine:
         self._in_flight = self._require_cascade().with_dependents(progress)
 
 
-_AWAITING = (DependentStatus.RECREATING, DependentStatus.VERIFYING)
+_AWAITING = (DependentStatus.PREPARING, DependentStatus.RECREATING, DependentStatus.VERIFYING)
+_PREPARATION = (DependentStatus.PREPARING, DependentStatus.PREPARED)
 _RESUMABLE = (
     DependentStatus.PENDING,
+    DependentStatus.PREPARING,
+    DependentStatus.PREPARED,
     DependentStatus.RECREATING,
     DependentStatus.VERIFYING,
     DependentStatus.VERIFY_WAIT,
@@ -512,6 +589,13 @@ def _is_due(progress: DependentProgress, now: datetime) -> bool:
 
 def _existing(cascade: InFlightCascade, service: str) -> DependentProgress:
     return cascade.dependent(service) or DependentProgress(service)
+
+
+def _pending(progress: DependentProgress | None, service: str, reason: str) -> DependentProgress:
+    """Return ``service`` pending, keeping what a failed preparation said about it."""
+    if progress is not None and progress.status is DependentStatus.PENDING:
+        return progress
+    return DependentProgress(service, reason=reason)
 
 
 def _recreating(
@@ -551,7 +635,11 @@ def _detected_notice(
         what = f"gluetun {gluetun.short_id} restarted in place; {len(stale)} dependents are stale"
     else:
         what = f"gluetun was recreated as {gluetun.short_id}; {len(stale)} dependents are stale"
-    then = "recreating them now" if wait is None else f"waiting up to {_seconds(wait)} for it"
+    then = (
+        "recreating them now"
+        if wait is None
+        else f"preparing their new containers while waiting up to {_seconds(wait)} for it"
+    )
     message = f"{what} ({', '.join(stale)}); {then}."
     return Notify(Stage.GLUETUN_RESTARTED, gluetun.short_id, message[0].upper() + message[1:])
 

@@ -65,6 +65,16 @@ class RecreateResult:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class PrepareResult:
+    """Whether one dependent's new container was created (not started) for ``gluetun``."""
+
+    gluetun: Gluetun
+    service: str
+    succeeded: bool
+    detail: str = ""
+
+
 class Verification(StrEnum):
     """What checking a recreated dependent found."""
 
@@ -84,5 +94,11 @@ class VerificationResult:
 
 
 Observation = (
-    GluetunStarted | GluetunHealthy | EngineState | Tick | RecreateResult | VerificationResult
+    GluetunStarted
+    | GluetunHealthy
+    | EngineState
+    | Tick
+    | PrepareResult
+    | RecreateResult
+    | VerificationResult
 )

@@ -21,6 +21,8 @@ class DependentStatus(StrEnum):
     """Where one dependent is within a cascade."""
 
     PENDING = "pending"  # stale, waiting for gluetun to be healthy
+    PREPARING = "preparing"  # new container being created while gluetun starts, until due_at
+    PREPARED = "prepared"  # new container created, started once gluetun is healthy
     RECREATING = "recreating"  # recreate issued, result awaited until due_at
     VERIFYING = "verifying"  # verification issued, result awaited until due_at
     RETRY_WAIT = "retry_wait"  # recreate failed; recreated again at due_at

@@ -124,6 +124,19 @@ def test_up_force_recreate_without_dependencies() -> None:
     )
 
 
+def test_up_without_start_only_creates_the_new_containers() -> None:
+    executor = RecordingExecutor()
+    Compose(PROJECT, executor).up(["sonarr"], force_recreate=True, no_deps=True, start=False)
+    assert executor.commands[0][len(PREFIX) :] == (
+        "up",
+        "--remove-orphans",
+        "--no-start",
+        "--force-recreate",
+        "--no-deps",
+        "sonarr",
+    )
+
+
 def test_down_of_a_whole_project_removes_orphans_but_of_services_does_not() -> None:
     executor = RecordingExecutor()
     compose = Compose(PROJECT, executor)

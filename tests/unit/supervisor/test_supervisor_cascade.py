@@ -18,12 +18,14 @@ from mediastack.supervisor.actions import (
     Notify,
     Outcome,
     Pause,
+    PrepareDependents,
     Priority,
     RecreateDependents,
     Reread,
     RestartContainer,
     RetryDependent,
     Stage,
+    StartDependents,
     VerifyDependents,
     WaitForGluetun,
 )
@@ -34,6 +36,7 @@ from mediastack.supervisor.observations import (
     EngineState,
     GluetunHealthy,
     GluetunStarted,
+    PrepareResult,
     RecreateResult,
     Tick,
     Verification,
@@ -63,9 +66,25 @@ def restarted(clock: FakeClock) -> Gluetun:
     return Gluetun(GLUETUN_ID, clock.now())
 
 
+def prepared(
+    cascade: CascadeMachine, clock: FakeClock, gluetun: Gluetun, *services: str
+) -> list[Action]:
+    """Report a successful preparation of each of ``services`` (default: every dependent)."""
+    actions: list[Action] = []
+    for service in services or DEPENDENTS:
+        actions += cascade.handle(PrepareResult(gluetun, service, True), clock.now())
+    return actions
+
+
+def start(cascade: CascadeMachine, clock: FakeClock, gluetun: Gluetun) -> list[Action]:
+    """Gluetun restarts, its dependents are prepared while it starts; return the actions."""
+    actions = cascade.handle(GluetunStarted(gluetun, ALL_STALE), clock.now())
+    return actions + prepared(cascade, clock, gluetun)
+
+
 def heal(cascade: CascadeMachine, clock: FakeClock, gluetun: Gluetun) -> list[Action]:
     """Run a whole successful cascade for ``gluetun``; return every action, in order."""
-    actions = cascade.handle(GluetunStarted(gluetun, ALL_STALE), clock.now())
+    actions = start(cascade, clock, gluetun)
     clock.advance(8)
     actions += cascade.handle(GluetunHealthy(gluetun, ALL_STALE), clock.now())
     for service in DEPENDENTS:
@@ -77,7 +96,7 @@ def heal(cascade: CascadeMachine, clock: FakeClock, gluetun: Gluetun) -> list[Ac
     return actions
 
 
-def test_gluetun_restarted_in_place_gets_every_stale_dependent_recreated_at_once(
+def test_gluetun_restarted_in_place_gets_its_dependents_prepared_then_started_at_once(
     clock: FakeClock,
 ) -> None:
     cascade = machine()
@@ -90,31 +109,85 @@ def test_gluetun_restarted_in_place_gets_every_stale_dependent_recreated_at_once
 
     detected = cascade.handle(GluetunStarted(gluetun, ALL_STALE), clock.now())
     assert "restarted in place" in only(detected, Notify)[0].message
+    assert "preparing their new containers while waiting up to 300.0 s" in (
+        only(detected, Notify)[0].message
+    )
     assert only(detected, WaitForGluetun) == [WaitForGluetun(gluetun, clock.now() + 300 * SECOND)]
-    assert not only(detected, RecreateDependents)
+    assert only(detected, PrepareDependents) == [PrepareDependents(gluetun, DEPENDENTS)]
+    assert not only(detected, RecreateDependents) and not only(detected, StartDependents)
     assert cascade.locked_services() == frozenset(DEPENDENTS)
     assert cascade.status(clock.now()).mode is Mode.CASCADING
+    assert prepared(cascade, clock, gluetun) == []  # nothing starts before gluetun is healthy
 
     clock.advance(8)
-    recreate = cascade.handle(GluetunHealthy(gluetun, ALL_STALE), clock.now())
-    assert recreate == [RecreateDependents(gluetun, DEPENDENTS)]
+    start_now = cascade.handle(GluetunHealthy(gluetun, ALL_STALE), clock.now())
+    assert start_now == [StartDependents(gluetun, DEPENDENTS)]
 
 
-def test_a_healed_cascade_reports_how_long_it_took_and_unlocks_the_dependents(
+def test_gluetun_healthy_before_compose_has_prepared_starts_each_as_it_is_ready(
     clock: FakeClock,
 ) -> None:
     cascade = machine()
-    actions = heal(cascade, clock, incarnation(clock))
-    assert len(only(actions, VerifyDependents)) == len(DEPENDENTS)
-    healed = [notice for notice in only(actions, Notify) if notice.stage is Stage.HEALED]
-    assert len(healed) == 1
-    assert "in 12.0 s" in healed[0].message and "healthy after 8.0 s" in healed[0].message
-    summary = only(actions, CascadeFinished)[0].summary
-    assert summary.outcome is Outcome.HEALED
-    assert summary.healed == DEPENDENTS and summary.failed == ()
-    assert summary.duration == 12 * SECOND
-    assert cascade.locked_services() == frozenset()
-    assert cascade.status(clock.now()).mode is Mode.WATCHING
+    gluetun = restarted(clock)
+    cascade.handle(GluetunStarted(gluetun, ALL_STALE), clock.now())
+    clock.advance(1)
+    # compose is still removing the old containers: the engine lists two as fine, two not at all
+    midway = {"bazarr": None, "qbittorrent": None}
+    assert cascade.handle(GluetunHealthy(gluetun, midway), clock.now()) == []
+    assert cascade.locked_services() == frozenset(DEPENDENTS)
+    ready = PrepareResult(gluetun, "sonarr", True)
+    assert cascade.handle(ready, clock.now()) == [StartDependents(gluetun, ("sonarr",))]
+    failed = PrepareResult(gluetun, "radarr", False, "no such image")
+    assert cascade.handle(failed, clock.now()) == [RecreateDependents(gluetun, ("radarr",))]
+    actions = prepared(cascade, clock, gluetun, "bazarr", "qbittorrent")
+    assert only(actions, StartDependents) == [
+        StartDependents(gluetun, ("bazarr",)),
+        StartDependents(gluetun, ("qbittorrent",)),
+    ]
+
+
+def test_a_dependent_that_could_not_be_prepared_is_recreated_once_gluetun_is_healthy(
+    clock: FakeClock,
+) -> None:
+    cascade = machine()
+    gluetun = restarted(clock)
+    cascade.handle(GluetunStarted(gluetun, ALL_STALE), clock.now())
+    prepared(cascade, clock, gluetun, "bazarr", "qbittorrent", "sonarr")
+    refused = PrepareResult(gluetun, "radarr", False, "compose: no such service")
+    assert cascade.handle(refused, clock.now()) == []
+    clock.advance(8)
+    healthy = cascade.handle(GluetunHealthy(gluetun, ALL_STALE), clock.now())
+    assert healthy == [
+        StartDependents(gluetun, ("bazarr", "qbittorrent", "sonarr")),
+        RecreateDependents(gluetun, ("radarr",)),
+    ]
+    progress = cascade.status(clock.now()).in_flight
+    assert progress is not None
+    radarr = progress.dependent("radarr")
+    assert radarr is not None and "preparing failed: compose: no such service" in radarr.reason
+
+
+def test_preparations_survive_a_supervisor_restart_even_those_in_flight(
+    clock: FakeClock,
+) -> None:
+    """Killed while compose prepared two of them: that call ran on and made their new
+    containers, so they are started too (the runtime starts only a new container, and a
+    failed start recreates)."""
+    cascade = machine()
+    gluetun = restarted(clock)
+    cascade.handle(GluetunStarted(gluetun, ALL_STALE), clock.now())
+    prepared(cascade, clock, gluetun, "bazarr", "sonarr")
+    resumed = CascadeMachine.from_snapshot(
+        CascadeSettings(), CascadeLimiter.from_settings(Supervisor()), cascade.snapshot()
+    )
+    clock.advance(8)
+    reread = resumed.handle(EngineState(gluetun, True, ALL_STALE), clock.now())
+    assert reread == [StartDependents(gluetun, DEPENDENTS)]
+    failed = RecreateResult(gluetun, "radarr", False, "it was not prepared")
+    retry = only(resumed.handle(failed, clock.now()), RetryDependent)
+    assert retry[0].step == "recreate"
+    clock.advance(5)
+    assert resumed.handle(Tick(), clock.now()) == [RecreateDependents(gluetun, ("radarr",))]
 
 
 def test_a_recreated_gluetun_is_followed_to_its_new_id(clock: FakeClock) -> None:
@@ -124,17 +197,18 @@ def test_a_recreated_gluetun_is_followed_to_its_new_id(clock: FakeClock) -> None
     detected = cascade.handle(GluetunStarted(new, ALL_STALE), clock.now())
     assert "recreated as 8f1383fa4a34" in only(detected, Notify)[0].message
     clock.advance(8)
+    prepared(cascade, clock, new)
     assert cascade.handle(GluetunHealthy(new, ALL_STALE), clock.now()) == [
-        RecreateDependents(new, DEPENDENTS)
+        StartDependents(new, DEPENDENTS)
     ]
 
 
-def test_gluetun_never_healthy_times_out_notifies_and_touches_no_dependent(
+def test_gluetun_never_healthy_times_out_notifies_and_starts_no_dependent(
     clock: FakeClock,
 ) -> None:
     cascade = machine()
     gluetun = restarted(clock)
-    actions = cascade.handle(GluetunStarted(gluetun, ALL_STALE), clock.now())
+    actions = start(cascade, clock, gluetun)
     assert cascade.next_wakeup() == clock.now() + 300 * SECOND
     clock.advance(299)
     assert cascade.handle(Tick(), clock.now()) == []
@@ -142,13 +216,14 @@ def test_gluetun_never_healthy_times_out_notifies_and_touches_no_dependent(
     timeout = cascade.handle(Tick(), clock.now())
     notice = only(timeout, Notify)[0]
     assert notice.stage is Stage.GLUETUN_TIMEOUT and notice.priority is Priority.HIGH
-    assert "left alone" in notice.message
+    assert "were not started" in notice.message
     assert only(timeout, CascadeFinished)[0].summary.outcome is Outcome.GLUETUN_TIMEOUT
     for _ in range(60):  # an hour later: no thrash
         clock.advance(60)
         actions += cascade.handle(Tick(), clock.now())
-    touched = (RecreateDependents, VerifyDependents, RestartContainer)
+    touched = (StartDependents, RecreateDependents, VerifyDependents, RestartContainer)
     assert not [action for action in actions + timeout if isinstance(action, touched)]
+    assert len(only(actions, PrepareDependents)) == 1
     assert cascade.locked_services() == frozenset()
     assert cascade.next_wakeup() is None
 
@@ -174,16 +249,14 @@ def test_a_sixth_cascade_within_the_hour_is_refused_pauses_and_resume_lifts_it(
         heal(cascade, clock, restarted(clock))
         clock.advance(timedelta(minutes=5))
     sixth = restarted(clock)
-    cascade.handle(GluetunStarted(sixth, ALL_STALE), clock.now())
-    clock.advance(8)
-    refused = cascade.handle(GluetunHealthy(sixth, ALL_STALE), clock.now())
+    refused = cascade.handle(GluetunStarted(sixth, ALL_STALE), clock.now())
     notice = only(refused, Notify)[0]
     assert notice.stage is Stage.RATE_LIMITED and notice.priority is Priority.URGENT
     assert "mediastack supervise --resume" in notice.message
     pause_until = clock.now() + timedelta(hours=1)
     assert only(refused, Pause)[0].until == pause_until
     assert only(refused, CascadeFinished)[0].summary.outcome is Outcome.RATE_LIMITED
-    assert not only(refused, RecreateDependents)
+    assert not only(refused, PrepareDependents)  # the loop does not churn the dependents
     status = cascade.status(clock.now())
     assert status.mode is Mode.PAUSED and status.paused_until == pause_until
 
@@ -220,7 +293,7 @@ def test_a_dependent_failing_to_start_is_retried_with_backoff_then_reported_whil
 ) -> None:
     cascade = machine()
     gluetun = restarted(clock)
-    cascade.handle(GluetunStarted(gluetun, ALL_STALE), clock.now())
+    start(cascade, clock, gluetun)
     cascade.handle(GluetunHealthy(gluetun, ALL_STALE), clock.now())
     error = "cannot join network namespace of a non running container"
     failed = cascade.handle(RecreateResult(gluetun, "qbittorrent", False, error), clock.now())
@@ -330,11 +403,14 @@ def test_a_new_gluetun_restart_during_a_cascade_restarts_it_for_the_new_gluetun(
     summary = only(superseded, CascadeFinished)[0].summary
     assert summary.outcome is Outcome.SUPERSEDED and summary.healed == ("sonarr",)
     assert only(superseded, WaitForGluetun)[0].gluetun == second
+    assert only(superseded, PrepareDependents) == [PrepareDependents(second, DEPENDENTS)]
     late = RecreateResult(first, "radarr", True)
     assert cascade.handle(late, clock.now()) == []  # a result for the old gluetun is ignored
+    assert cascade.handle(PrepareResult(first, "radarr", True), clock.now()) == []
+    prepared(cascade, clock, second)
     clock.advance(8)
     healthy = cascade.handle(GluetunHealthy(second, ALL_STALE), clock.now())
-    assert healthy == [RecreateDependents(second, DEPENDENTS)]
+    assert healthy == [StartDependents(second, DEPENDENTS)]
 
 
 def test_a_dependent_done_for_the_current_gluetun_is_never_recreated_again(
@@ -342,7 +418,7 @@ def test_a_dependent_done_for_the_current_gluetun_is_never_recreated_again(
 ) -> None:
     cascade = machine()
     gluetun = restarted(clock)
-    cascade.handle(GluetunStarted(gluetun, ALL_STALE), clock.now())
+    start(cascade, clock, gluetun)
     cascade.handle(GluetunHealthy(gluetun, ALL_STALE), clock.now())
     cascade.handle(RecreateResult(gluetun, "sonarr", True), clock.now())
     cascade.handle(VerificationResult(gluetun, "sonarr", Verification.HEALTHY), clock.now())
@@ -365,19 +441,19 @@ def test_a_gluetun_start_with_nothing_stale_starts_no_cascade(clock: FakeClock) 
     assert cascade.status(clock.now()).mode is Mode.WATCHING
 
 
-def test_dependents_fixed_meanwhile_end_the_cascade_without_using_the_budget(
+def test_a_cascade_whose_dependents_were_fixed_while_gluetun_started_ends_quietly(
     clock: FakeClock,
 ) -> None:
-    cascade = machine(Supervisor(max_cascades_per_hour=1))
+    cascade = machine()
     gluetun = restarted(clock)
     cascade.handle(GluetunStarted(gluetun, ALL_STALE), clock.now())
+    for service in DEPENDENTS:
+        failed = PrepareResult(gluetun, service, False, "compose exited 1")
+        cascade.handle(failed, clock.now())
     clock.advance(8)
     ended = cascade.handle(GluetunHealthy(gluetun, NONE_STALE), clock.now())
     assert [type(action) for action in ended] == [CascadeFinished]
     assert only(ended, CascadeFinished)[0].summary.outcome is Outcome.NOTHING_STALE
-    later = restarted(clock)
-    cascade.handle(GluetunStarted(later, ALL_STALE), clock.now())
-    assert only(cascade.handle(GluetunHealthy(later, ALL_STALE), clock.now()), RecreateDependents)
 
 
 def test_dependents_stranded_while_the_supervisor_was_down_are_healed_at_start(

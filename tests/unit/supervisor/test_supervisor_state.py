@@ -19,6 +19,7 @@ from mediastack.supervisor.actions import (
     Gluetun,
     Outcome,
     RecreateDependents,
+    StartDependents,
     VerifyDependents,
 )
 from mediastack.supervisor.cascade import CascadeMachine, CascadeSettings, CascadeSnapshot
@@ -29,10 +30,12 @@ from mediastack.supervisor.observations import (
     GluetunHealthy,
     GluetunStarted,
     Observation,
+    PrepareResult,
     RecreateResult,
     Verification,
     VerificationResult,
 )
+from mediastack.supervisor.progress import DependentStatus
 from mediastack.supervisor.state import StateError, SupervisorStore
 
 DEPENDENTS = ("qbittorrent", "radarr", "sonarr")
@@ -56,10 +59,11 @@ class WiredSupervisor:
 
 
 def recreated(actions: list[Action]) -> list[str]:
+    """Return the services recreated in one step or (prepared before) started."""
     return [
         name
         for action in actions
-        if isinstance(action, RecreateDependents)
+        if isinstance(action, RecreateDependents | StartDependents)
         for name in action.services
     ]
 
@@ -74,10 +78,13 @@ def verified(actions: list[Action]) -> list[str]:
 
 
 def start_cascade(supervisor: WiredSupervisor, clock: FakeClock) -> Gluetun:
-    """Gluetun restarts and turns healthy; sonarr is healed, radarr is recreated and being
-    verified, qbittorrent's recreate was issued: then the supervisor is killed."""
+    """Gluetun restarts, its dependents are prepared, it turns healthy; sonarr is healed,
+    radarr is started and being verified, qbittorrent's start was issued: then the supervisor
+    is killed."""
     gluetun = Gluetun(GLUETUN_ID, clock.now())
     supervisor.feed(GluetunStarted(gluetun, ALL_STALE), clock)
+    for service in DEPENDENTS:
+        supervisor.feed(PrepareResult(gluetun, service, True), clock)
     clock.advance(8)
     assert recreated(supervisor.feed(GluetunHealthy(gluetun, ALL_STALE), clock)) == list(DEPENDENTS)
     for service in ("radarr", "sonarr"):
@@ -128,13 +135,21 @@ def test_the_snapshot_round_trips_through_the_file(tmp_path: Path, clock: FakeCl
     supervisor = WiredSupervisor(path)
     gluetun = Gluetun(GLUETUN_ID, clock.now())
     supervisor.feed(GluetunStarted(gluetun, ALL_STALE), clock)
+    supervisor.feed(PrepareResult(gluetun, "qbittorrent", True), clock)
+    supervisor.feed(PrepareResult(gluetun, "sonarr", False, "no such image"), clock)
     supervisor.feed(GluetunHealthy(gluetun, ALL_STALE), clock)
-    supervisor.feed(RecreateResult(gluetun, "radarr", False, "boom"), clock)
+    supervisor.feed(RecreateResult(gluetun, "sonarr", False, "boom"), clock)
     expected = supervisor.machine.snapshot()
     supervisor.store.close()
     with SupervisorStore(path) as reopened:
         assert reopened.load() == expected
     assert expected.in_flight is not None and expected.limiter.cascade_times
+    statuses = {item.status for item in expected.in_flight.dependents}
+    assert statuses == {
+        DependentStatus.PREPARING,  # radarr: compose still at work when gluetun turned healthy
+        DependentStatus.RECREATING,  # qbittorrent: started
+        DependentStatus.RETRY_WAIT,  # sonarr: could not be prepared, then its recreate failed
+    }
 
 
 def test_a_new_file_holds_an_empty_state(tmp_path: Path) -> None:

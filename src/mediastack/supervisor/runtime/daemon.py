@@ -38,10 +38,12 @@ from mediastack.supervisor.actions import (
     Gluetun,
     Notify,
     Pause,
+    PrepareDependents,
     RecreateDependents,
     Reread,
     RestartContainer,
     RetryDependent,
+    StartDependents,
     VerifyDependents,
     WaitForGluetun,
 )
@@ -62,6 +64,7 @@ from mediastack.supervisor.observations import (
     GluetunHealthy,
     GluetunStarted,
     Observation,
+    PrepareResult,
     RecreateResult,
     Tick,
 )
@@ -76,6 +79,7 @@ from mediastack.supervisor.runtime.messages import (
     MaintenanceEnded,
     MaintenanceStarted,
     Message,
+    PrepareFinished,
     RecreateFinished,
     RestartFinished,
     StopRequested,
@@ -104,9 +108,18 @@ again (a file read, no engine call) to see the update end."""
 
 
 class Recreating(Protocol):
-    """Recreates dependents (``Recreator``); runs on the compose worker's thread."""
+    """Recreates dependents (``Recreator``): in one step, or prepared while gluetun starts
+    and started once it is healthy; runs on the compose worker's thread."""
 
     def recreate(
+        self, gluetun: Gluetun, targets: Sequence[DependentTarget]
+    ) -> tuple[RecreateResult, ...]: ...
+
+    def prepare(
+        self, gluetun: Gluetun, targets: Sequence[DependentTarget]
+    ) -> tuple[PrepareResult, ...]: ...
+
+    def start(
         self, gluetun: Gluetun, targets: Sequence[DependentTarget]
     ) -> tuple[RecreateResult, ...]: ...
 
@@ -247,6 +260,8 @@ class SupervisorDaemon:
             case StreamLost(reason, retry_in):
                 self._connected = False
                 logger.warning("event stream lost (%s); reconnecting in %.1f s", reason, retry_in)
+            case PrepareFinished(results):
+                self._on_prepared(results)
             case RecreateFinished(results):
                 self._on_recreated(results)
             case RestartFinished(name, error):
@@ -306,7 +321,7 @@ class SupervisorDaemon:
             logger.warning("the compose call did not finish in time; the saved state resumes it")
         self._parts.restart_worker.stop(RESTART_FINISH_SECONDS)
         for message in self._parts.inbox.drain():
-            if isinstance(message, RecreateFinished | RestartFinished):
+            if isinstance(message, PrepareFinished | RecreateFinished | RestartFinished):
                 self._guarded(self.process, message)
         self._verifier.forget()
         self._parts.store.save(self._machine.snapshot())
@@ -376,6 +391,15 @@ class SupervisorDaemon:
         after = f" after {failures} failed attempt(s)" if failures else ""
         logger.info("event stream connected%s; watching", after)
         self._reread("the event stream (re)connected")
+
+    def _on_prepared(self, results: Iterable[PrepareResult]) -> None:
+        self._recreates_running = max(0, self._recreates_running - 1)
+        for result in results:
+            if result.succeeded:
+                logger.info("prepared %s", result.service)
+            else:
+                logger.warning("preparing %s failed: %s", result.service, result.detail)
+        self._feed_all(results)
 
     def _on_recreated(self, results: Iterable[RecreateResult]) -> None:
         self._recreates_running = max(0, self._recreates_running - 1)
@@ -491,7 +515,9 @@ class SupervisorDaemon:
         match action:
             case Notify():
                 self._send(action)
-            case RecreateDependents():
+            case PrepareDependents():
+                self._prepare(action)
+            case StartDependents() | RecreateDependents():
                 self._recreate(action)
             case VerifyDependents():
                 targets = [self._target(service) for service in action.services]
@@ -510,24 +536,59 @@ class SupervisorDaemon:
             case _:
                 assert_never(action)
 
-    def _recreate(self, action: RecreateDependents) -> None:
+    def _log_issued(self, step: str) -> None:
+        """Log how long after gluetun's healthy event the first dependent was acted on."""
         if self._gluetun_healthy_at is not None:
             delay = (self._now() - self._gluetun_healthy_at).total_seconds()
-            logger.info("recreate issued %.3f s after gluetun reported healthy", delay)
+            logger.info("%s issued %.3f s after gluetun reported healthy", step, delay)
             self._gluetun_healthy_at = None
-        targets = [self._target(service) for service in action.services]
-        recreator, inbox = self._parts.recreator, self._parts.inbox
+
+    def _prepare(self, action: PrepareDependents) -> None:
+        recreator, gluetun = self._parts.recreator, action.gluetun
+
+        def failed(detail: str) -> Message:
+            return PrepareFinished(
+                tuple(PrepareResult(gluetun, key, False, detail) for key in action.services)
+            )
+
+        self._submit(
+            action.services,
+            lambda targets: PrepareFinished(recreator.prepare(gluetun, targets)),
+            failed,
+        )
+
+    def _recreate(self, action: StartDependents | RecreateDependents) -> None:
+        recreator, gluetun = self._parts.recreator, action.gluetun
+        step = recreator.start if isinstance(action, StartDependents) else recreator.recreate
+        self._log_issued("start" if isinstance(action, StartDependents) else "recreate")
+
+        def failed(detail: str) -> Message:
+            return RecreateFinished(
+                tuple(RecreateResult(gluetun, key, False, detail) for key in action.services)
+            )
+
+        self._submit(
+            action.services, lambda targets: RecreateFinished(step(gluetun, targets)), failed
+        )
+
+    def _submit(
+        self,
+        services: Sequence[str],
+        run: Callable[[list[DependentTarget]], Message],
+        failed: Callable[[str], Message],
+    ) -> None:
+        """Run one step of recreating ``services`` on the compose worker; its message comes
+        back through the inbox, with a result for each service even when the step crashed."""
+        targets = [self._target(service) for service in services]
+        inbox = self._parts.inbox
 
         def job() -> None:
             try:
-                results = recreator.recreate(action.gluetun, targets)
+                message = run(targets)
             except Exception as error:  # a bug, not an engine answer: still a result for each
-                logger.exception("recreating %s crashed", ", ".join(action.services))
-                detail = f"the recreate crashed: {error}"
-                results = tuple(
-                    RecreateResult(action.gluetun, key, False, detail) for key in action.services
-                )
-            inbox.put(RecreateFinished(results))
+                logger.exception("acting on %s crashed", ", ".join(services))
+                message = failed(f"it crashed: {error}")
+            inbox.put(message)
 
         self._recreates_running += 1
         self._parts.compose_worker.submit(job)

@@ -17,11 +17,13 @@ from mediastack.supervisor.actions import (
     GiveUp,
     Notify,
     Pause,
+    PrepareDependents,
     Priority,
     RecreateDependents,
     Reread,
     RestartContainer,
     RetryDependent,
+    StartDependents,
     VerifyDependents,
     WaitForGluetun,
 )
@@ -52,6 +54,19 @@ def log_decision(action: Action, reasons: Reasons) -> None:
                 "decision: wait for gluetun %s to be healthy, until %s",
                 action.gluetun.short_id,
                 clock_time(action.deadline),
+            )
+        case PrepareDependents():
+            logger.info(
+                "decision: prepare %s for gluetun %s while it starts (%s)",
+                ", ".join(action.services),
+                action.gluetun.short_id,
+                reasons(action.services) or "stale",
+            )
+        case StartDependents():
+            logger.info(
+                "decision: start the prepared %s in gluetun %s",
+                ", ".join(action.services),
+                action.gluetun.short_id,
             )
         case RecreateDependents():
             logger.info(

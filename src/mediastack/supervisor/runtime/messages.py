@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mediastack.supervisor.events import ContainerEvent
-from mediastack.supervisor.observations import RecreateResult
+from mediastack.supervisor.observations import PrepareResult, RecreateResult
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,14 @@ class StreamLost:
 
     reason: str
     retry_in: float
+
+
+@dataclass(frozen=True)
+class PrepareFinished:
+    """A prepare job (compose creating new containers, not starting them) ended, with one
+    result per dependent."""
+
+    results: tuple[PrepareResult, ...]
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,7 @@ Message = (
     EventArrived
     | StreamConnected
     | StreamLost
+    | PrepareFinished
     | RecreateFinished
     | RestartFinished
     | StopRequested

@@ -23,6 +23,7 @@ from mediastack.supervisor.runtime.notices import build_notifier
 from mediastack.supervisor.runtime.recreate import Recreator
 from mediastack.supervisor.runtime.report import state_file_path
 from mediastack.supervisor.runtime.restarts import DockerRestarter
+from mediastack.supervisor.runtime.starts import DockerStarter
 from mediastack.supervisor.runtime.workers import SerialWorker
 from mediastack.supervisor.state import SupervisorStore
 from mediastack.updates.coordination import HOLD_FILE_NAME, state_folder
@@ -63,7 +64,7 @@ def build_supervision(
     parts = DaemonParts(
         surveyor=surveyor,
         # The compose worker's thread gets its own SDK client: one client per thread.
-        recreator=Recreator(DockerEngine.connect(), executor),
+        recreator=Recreator(DockerEngine.connect(), executor, DockerStarter()),
         restarter=DockerRestarter(),
         notifier=notifier,
         store=store,

@@ -3,15 +3,16 @@
 ``World`` holds gluetun and its dependents as ``ContainerInfo`` in a ``FakeEngine`` with
 namespaces, changes them the way the real engine does (a restart in place: same id, new pid
 and namespace; a recreate: new id), and makes the raw event dicts the engine would send.
-``FakeRecreator`` recreates dependents into the current gluetun, recording what the state file
-said at the moment it was called. Everything runs inline: no thread, no sleep.
+``FakeRecreator`` recreates dependents into the current gluetun (in one step, or prepared while
+gluetun starts and started once it is healthy), recording what the state file said at the
+moment it was called. Everything runs inline: no thread, no sleep.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from mediastack.supervisor.actions import Gluetun
 from mediastack.supervisor.cascade import CascadeSnapshot
 from mediastack.supervisor.clock import FakeClock
 from mediastack.supervisor.events import ContainerEvent, parse_container_event
-from mediastack.supervisor.observations import RecreateResult
+from mediastack.supervisor.observations import PrepareResult, RecreateResult
 from mediastack.supervisor.runtime.daemon import DaemonParts, SupervisorDaemon
 from mediastack.supervisor.runtime.discovery import DependentTarget, EngineSurveyor, Layout
 from mediastack.supervisor.runtime.hold import FileHoldWatch
@@ -128,6 +129,24 @@ class World:
         self._put(created)
         return created
 
+    def prepare_dependent(self, service: str) -> ContainerInfo:
+        """Replace ``service``'s container by a new one joined to the current gluetun, created
+        but not started (``up --no-start --force-recreate``)."""
+        self.engine.containers.remove(self.container(service))
+        created = dataclasses.replace(
+            self._dependent(service), status="created", health=None, started_at=None, pid=0
+        )
+        self._put(created)
+        return created
+
+    def start_prepared(self, service: str, health: str = "starting") -> ContainerInfo:
+        """Start ``service``'s prepared container in the current gluetun's namespace."""
+        prepared = self.container(service)
+        assert prepared.status == "created", f"{service} was not prepared"
+        running = dataclasses.replace(self._dependent(service, health), id=prepared.id)
+        self.engine.containers[self.engine.containers.index(prepared)] = running
+        return running
+
     # -- events -------------------------------------------------------------------------
 
     def event(self, action: str, service: str) -> EventArrived:
@@ -189,29 +208,60 @@ class World:
 
 @dataclass
 class FakeRecreator:
-    """Recreates into the world's current gluetun; ``failing`` services fail every time.
-    ``saved_before`` holds what the state file said when each call began."""
+    """Recreates into the world's current gluetun; ``failing`` services fail to start every
+    time (their preparation works, as a create does when only the start fails).
+    ``calls``, ``prepared`` and ``started`` record each step's services; ``saved_before``
+    holds what the state file said when each call began."""
 
     world: World
     store: SupervisorStore | None = None
     failing: set[str] = field(default_factory=set)
     calls: list[tuple[str, ...]] = field(default_factory=list)
+    prepared: list[tuple[str, ...]] = field(default_factory=list)
+    started: list[tuple[str, ...]] = field(default_factory=list)
     saved_before: list[CascadeSnapshot] = field(default_factory=list)
 
     def recreate(
         self, gluetun: Gluetun, targets: Sequence[DependentTarget]
     ) -> tuple[RecreateResult, ...]:
-        if self.store is not None:
-            self.saved_before.append(self.store.load())
-        self.calls.append(tuple(target.key for target in targets))
+        self._record(self.calls, targets)
+        return tuple(
+            self._act(gluetun, target.key, self.world.recreate_dependent) for target in targets
+        )
+
+    def prepare(
+        self, gluetun: Gluetun, targets: Sequence[DependentTarget]
+    ) -> tuple[PrepareResult, ...]:
+        self._record(self.prepared, targets)
+        for target in targets:
+            self.world.prepare_dependent(target.key)
+        return tuple(PrepareResult(gluetun, target.key, True) for target in targets)
+
+    def start(
+        self, gluetun: Gluetun, targets: Sequence[DependentTarget]
+    ) -> tuple[RecreateResult, ...]:
+        """As ``Recreator.start``: only a prepared ("created") container is started."""
+        self._record(self.started, targets)
         results = []
         for target in targets:
-            if target.key in self.failing:
-                results.append(RecreateResult(gluetun, target.key, False, "exec failed"))
+            if self.world.container(target.key).status == "created":
+                results.append(self._act(gluetun, target.key, self.world.start_prepared))
             else:
-                self.world.recreate_dependent(target.key)
-                results.append(RecreateResult(gluetun, target.key, True))
+                results.append(RecreateResult(gluetun, target.key, False, "it was not prepared"))
         return tuple(results)
+
+    def _record(self, calls: list[tuple[str, ...]], targets: Sequence[DependentTarget]) -> None:
+        if self.store is not None:
+            self.saved_before.append(self.store.load())
+        calls.append(tuple(target.key for target in targets))
+
+    def _act(
+        self, gluetun: Gluetun, service: str, step: Callable[[str], ContainerInfo]
+    ) -> RecreateResult:
+        if service in self.failing:
+            return RecreateResult(gluetun, service, False, "exec failed")
+        step(service)
+        return RecreateResult(gluetun, service, True)
 
 
 @dataclass

@@ -50,13 +50,16 @@ def test_a_gluetun_restart_is_healed_after_it_turns_healthy(harness: Harness) ->
     world = harness.world
     world.restart_gluetun()
     harness.feed(world.event("start", "gluetun"))
-    assert harness.recreator.calls == []  # gluetun is not healthy yet
+    assert harness.recreator.prepared == [DEPENDENTS]  # one compose call for all of them
+    assert harness.recreator.started == []  # gluetun is not healthy yet
+    assert {world.container(service).status for service in DEPENDENTS} == {"created"}
     assert harness.daemon.machine.status(harness.clock.now()).mode is Mode.CASCADING
 
     harness.advance(1)
     world.set_health("gluetun", "healthy")
     harness.feed(world.event("health_status: healthy", "gluetun"))
-    assert harness.recreator.calls == [DEPENDENTS]  # one compose call for all of them
+    assert harness.recreator.started == [DEPENDENTS]
+    assert harness.recreator.calls == []  # nothing left for a compose recreate
     assert all(world.in_namespace(service) for service in DEPENDENTS)
     assert harness.store.history() == ()  # verified only once they report healthy
 
@@ -73,11 +76,13 @@ def test_a_gluetun_restart_is_healed_after_it_turns_healthy(harness: Harness) ->
 
 def test_the_state_is_saved_before_compose_runs(harness: Harness) -> None:
     restart_gluetun(harness)
-    (saved,) = harness.recreator.saved_before
-    assert saved.in_flight is not None
-    statuses = {item.service: item.status for item in saved.in_flight.dependents}
-    assert statuses == dict.fromkeys(DEPENDENTS, DependentStatus.RECREATING)
-    assert saved.limiter.cascade_times  # counted before acting too
+    before_prepare, before_start = harness.recreator.saved_before
+    expected = [DependentStatus.PREPARING, DependentStatus.RECREATING]
+    for saved, status in zip((before_prepare, before_start), expected, strict=True):
+        assert saved.in_flight is not None
+        statuses = {item.service: item.status for item in saved.in_flight.dependents}
+        assert statuses == dict.fromkeys(DEPENDENTS, status)
+        assert saved.limiter.cascade_times  # counted before acting too
 
 
 def test_a_recreated_gluetun_new_id_is_followed(harness: Harness) -> None:
@@ -105,8 +110,9 @@ def test_gluetun_never_healthy_times_out_without_touching_anything(harness: Harn
     harness.advance(6)
     assert harness.store.history()[0].outcome is Outcome.GLUETUN_TIMEOUT
     assert "gluetun is not healthy" in harness.notifier.titles()
-    harness.advance(120)  # far past autoheal's grace: still nothing touched
-    assert harness.recreator.calls == []
+    harness.advance(120)  # far past autoheal's grace: still nothing started
+    assert harness.recreator.prepared == [DEPENDENTS]
+    assert harness.recreator.started == harness.recreator.calls == []
     assert harness.restarter.restarted == []
     assert len(harness.store.history()) == 1  # no thrash: one cascade, one timeout
 
@@ -119,7 +125,8 @@ def test_a_dependent_that_fails_is_retried_then_reported_and_the_others_healed(
     report_healthy(harness, "qbittorrent", "sonarr")
     harness.advance(1)  # first retry (1 s)
     harness.advance(2)  # second retry (2 s): the third and last attempt
-    assert harness.recreator.calls == [DEPENDENTS, ("radarr",), ("radarr",)]
+    assert harness.recreator.started == [DEPENDENTS]
+    assert harness.recreator.calls == [("radarr",), ("radarr",)]
     (cascade,) = harness.store.history()
     assert cascade.outcome is Outcome.PARTIAL
     assert cascade.healed == ("qbittorrent", "sonarr")
@@ -143,7 +150,8 @@ def test_a_sixth_cascade_within_the_hour_pauses_until_resumed(
     assert harness.daemon.machine.status(now).mode is Mode.PAUSED
     assert harness.store.history()[0].outcome is Outcome.RATE_LIMITED
     assert "restart loop: cascades paused" in harness.notifier.titles()
-    assert len(harness.recreator.calls) == 5  # nothing recreated for the sixth
+    assert len(harness.recreator.prepared) == 5  # nothing touched for the sixth
+    assert len(harness.recreator.started) == 5 and harness.recreator.calls == []
     harness.advance(30)
     assert harness.daemon.machine.status(harness.clock.now()).mode is Mode.PAUSED
 
@@ -151,7 +159,7 @@ def test_a_sixth_cascade_within_the_hour_pauses_until_resumed(
         other_process.request_resume(harness.clock.now())
     harness.advance(2)  # the daemon looks for it while paused
     assert "cascades resumed" in harness.notifier.titles()
-    assert len(harness.recreator.calls) == 6  # the resume re-read found them stale: healed
+    assert harness.recreator.calls == [DEPENDENTS]  # the resume re-read found them stale
     report_healthy(harness)
     assert harness.store.history()[0].outcome is Outcome.HEALED
     assert harness.daemon.machine.status(harness.clock.now()).mode is Mode.WATCHING
@@ -169,13 +177,19 @@ def test_a_supervisor_killed_mid_cascade_finishes_it_without_recreating_twice(
     while first.inbox.get(0) is not None:
         pass  # killed before the results were processed: they are lost
     first.store.close()
-    recreated_by_first = len(first.recreator.calls)
+    recreated_by_first = len(first.recreator.started)
 
     second = build_harness(tmp_path, clock, FAST, world=first.world)
     second.connect()  # the restarted supervisor reads the engine
+    if not compose_ran:
+        # it starts what the lost call was preparing; nothing was: those fail, and are
+        # recreated at their first retry
+        assert second.recreator.started == [DEPENDENTS]
+        second.advance(1)
     report_healthy(second)
     expected = [] if compose_ran else [DEPENDENTS]
     assert second.recreator.calls == expected
+    assert second.recreator.prepared == []
     assert recreated_by_first + len(second.recreator.calls) == 1
     (cascade,) = second.store.history()
     assert cascade.outcome is Outcome.HEALED
@@ -212,7 +226,7 @@ def test_a_probe_that_cannot_run_is_not_a_failure(
     monkeypatch.setattr(world.engine, "inspect_containers", working)
     harness.advance(1)  # the verification retry
     assert harness.store.history()[0].outcome is Outcome.HEALED
-    assert len(harness.recreator.calls) == 1
+    assert len(harness.recreator.started) == 1
 
 
 def test_autoheal_restarts_an_unhealthy_container_after_its_grace(harness: Harness) -> None:

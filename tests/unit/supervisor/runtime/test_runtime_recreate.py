@@ -1,14 +1,18 @@
 """Recreating through compose: one call per project with the right flags, and one result per
-service even when compose fails for only some of them."""
+service even when compose fails for only some of them; preparing (``--no-start``) and then
+starting the prepared containers through the engine."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from runtime_support import DEPENDENTS, PROJECT, World
 
 from mediastack.adapters.compose import ComposeProject
+from mediastack.adapters.errors import EngineError
 from mediastack.adapters.fakes import RecordingExecutor
 from mediastack.supervisor.clock import FakeClock
 from mediastack.supervisor.runtime.discovery import DependentTarget
@@ -18,7 +22,9 @@ from mediastack.supervisor.runtime.recreate import NOT_COMPOSE, Recreator
 class ComposeOnWorld(RecordingExecutor):
     """Answers `compose up` by recreating the named services in the world, except those in
     ``failing`` (left "created", as compose leaves a container whose start failed), and
-    exits 1 when any failed."""
+    exits 1 when any failed. With ``--no-start`` it prepares them instead; one in
+    ``failing`` then keeps its old container (compose creates the new one first, and that
+    failed)."""
 
     def __init__(self, world: World, failing: Sequence[str] = ()) -> None:
         super().__init__()
@@ -29,10 +35,35 @@ class ComposeOnWorld(RecordingExecutor):
         super().stream(arguments, secrets=secrets)
         services = [name for name in arguments if name in DEPENDENTS]
         for service in services:
+            if "--no-start" in arguments:
+                if service not in self.failing:
+                    self.world.prepare_dependent(service)
+                continue
             self.world.recreate_dependent(service)
             if service in self.failing:
                 self.world.stop(service, status="created")
         return 1 if self.failing & set(services) else 0
+
+
+@dataclass
+class StarterOnWorld:
+    """Starts prepared containers in the world (from several threads); refuses those of
+    ``refusing`` the way the engine refuses a container whose network owner is down."""
+
+    world: World
+    refusing: set[str] = field(default_factory=set)
+    started: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self, container_id: str) -> None:
+        (container,) = [c for c in self.world.engine.containers if c.id == container_id]
+        service = container.compose_service
+        assert service is not None
+        if service in self.refusing:
+            raise EngineError("cannot join network of a non running container")
+        with self.lock:
+            self.world.start_prepared(service)
+            self.started.append(service)
 
 
 def targets(tmp_path: Path, *services: str) -> list[DependentTarget]:
@@ -45,7 +76,7 @@ def test_one_compose_call_recreates_every_dependent_of_a_project(
 ) -> None:
     world = World(clock)
     executor = ComposeOnWorld(world)
-    recreator = Recreator(world.engine, executor)
+    recreator = Recreator(world.engine, executor, StarterOnWorld(world))
     results = recreator.recreate(world.gluetun(), targets(tmp_path, *DEPENDENTS))
     (command,) = executor.commands
     assert command[:3] == ("docker", "compose", "--project-name")
@@ -59,7 +90,7 @@ def test_one_compose_call_recreates_every_dependent_of_a_project(
 def test_a_failed_call_is_judged_per_service(tmp_path: Path, clock: FakeClock) -> None:
     world = World(clock)
     executor = ComposeOnWorld(world, failing=["radarr"])
-    recreator = Recreator(world.engine, executor)
+    recreator = Recreator(world.engine, executor, StarterOnWorld(world))
     results = recreator.recreate(world.gluetun(), targets(tmp_path, *DEPENDENTS))
     outcome = {result.service: result for result in results}
     assert outcome["qbittorrent"].succeeded and outcome["sonarr"].succeeded
@@ -74,7 +105,9 @@ def test_a_container_not_made_by_compose_cannot_be_recreated(
     world = World(clock)
     executor = ComposeOnWorld(world)
     hand_made = DependentTarget("vpn-shell", None, None, "vpn-shell")
-    (result,) = Recreator(world.engine, executor).recreate(world.gluetun(), [hand_made])
+    (result,) = Recreator(world.engine, executor, StarterOnWorld(world)).recreate(
+        world.gluetun(), [hand_made]
+    )
     assert not result.succeeded
     assert result.detail == NOT_COMPOSE
     assert executor.commands == []
@@ -85,5 +118,90 @@ def test_each_project_gets_its_own_call(tmp_path: Path, clock: FakeClock) -> Non
     executor = ComposeOnWorld(world)
     other = ComposeProject("extras", tmp_path / "extras.yaml", tmp_path)
     mixed = [*targets(tmp_path, "sonarr"), DependentTarget("extras-tool-1", other, "tool")]
-    Recreator(world.engine, executor).recreate(world.gluetun(), mixed)
+    Recreator(world.engine, executor, StarterOnWorld(world)).recreate(world.gluetun(), mixed)
     assert [command[3] for command in executor.commands] == [PROJECT, "extras"]
+
+
+def test_preparing_creates_every_new_container_without_starting_it(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    world = World(clock)
+    executor = ComposeOnWorld(world)
+    old = {service: world.container(service).id for service in DEPENDENTS}
+    recreator = Recreator(world.engine, executor, StarterOnWorld(world))
+    results = recreator.prepare(world.gluetun(), targets(tmp_path, *DEPENDENTS))
+    (command,) = executor.commands
+    assert {"up", "--no-start", "--force-recreate", "--no-deps"} <= set(command)
+    assert "--detach" not in command
+    assert [(result.service, result.succeeded) for result in results] == [
+        (service, True) for service in DEPENDENTS
+    ]
+    for service in DEPENDENTS:
+        container = world.container(service)
+        assert container.status == "created" and container.id != old[service]
+        assert container.network_mode == f"container:{world.gluetun_id}"
+
+
+def test_a_dependent_compose_could_not_create_is_not_prepared(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    world = World(clock)
+    executor = ComposeOnWorld(world, failing=["radarr"])
+    recreator = Recreator(world.engine, executor, StarterOnWorld(world))
+    results = {
+        r.service: r for r in recreator.prepare(world.gluetun(), targets(tmp_path, *DEPENDENTS))
+    }
+    assert results["qbittorrent"].succeeded and results["sonarr"].succeeded
+    assert not results["radarr"].succeeded
+    assert "it is running" in results["radarr"].detail  # its old container, untouched
+
+
+def test_prepared_dependents_are_started_in_gluetuns_namespace(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    world = World(clock)
+    world.restart_gluetun(healthy=True)
+    for service in DEPENDENTS:
+        world.prepare_dependent(service)
+    starter = StarterOnWorld(world)
+    recreator = Recreator(world.engine, RecordingExecutor(), starter)
+    results = recreator.start(world.gluetun(), targets(tmp_path, *DEPENDENTS))
+    assert [(result.service, result.succeeded) for result in results] == [
+        (service, True) for service in DEPENDENTS
+    ]
+    assert sorted(starter.started) == sorted(DEPENDENTS)
+    assert all(world.in_namespace(service) for service in DEPENDENTS)
+
+
+def test_a_start_the_engine_refuses_or_a_vanished_container_fails_only_that_dependent(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    world = World(clock)
+    for service in ("qbittorrent", "radarr"):
+        world.prepare_dependent(service)
+    world.engine.containers.remove(world.container("sonarr"))  # removed by hand meanwhile
+    starter = StarterOnWorld(world, refusing={"radarr"})
+    recreator = Recreator(world.engine, RecordingExecutor(), starter)
+    results = {
+        r.service: r for r in recreator.start(world.gluetun(), targets(tmp_path, *DEPENDENTS))
+    }
+    assert results["qbittorrent"].succeeded
+    assert results["radarr"].detail == "start: cannot join network of a non running container"
+    assert results["sonarr"].detail == "its prepared container is gone"
+
+
+def test_a_dependent_started_since_gluetun_is_not_started_again_one_from_before_fails(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    world = World(clock)
+    world.restart_gluetun(healthy=True)  # radarr and sonarr run from before its start
+    world.recreate_dependent("sonarr")  # started since (e.g. by hand)
+    starter = StarterOnWorld(world)
+    recreator = Recreator(world.engine, RecordingExecutor(), starter)
+    results = recreator.start(world.gluetun(), targets(tmp_path, "radarr", "sonarr"))
+    outcome = {result.service: result for result in results}
+    assert outcome["sonarr"].succeeded and starter.started == []
+    assert not outcome["radarr"].succeeded
+    assert outcome["radarr"].detail == (
+        "it was not prepared: it is running, from before gluetun's start"
+    )
