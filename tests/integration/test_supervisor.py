@@ -178,7 +178,7 @@ def test_gluetun_never_healthy_times_out_and_starts_no_dependent(
         (timeout,) = wait_for_cascades(state_file, 1)
         assert timeout.outcome is Outcome.GLUETUN_TIMEOUT
         assert timeout.healed == ()
-        after = containers(lab.prefix)
+        after = containers(lab.prefix, every=True)
         assert after["gluetun"] == before["gluetun"]  # never restarted by the supervisor
         # prepared while gluetun started (the old ones had no network left), never started
         assert all(after[service] != before[service] for service in DEPENDENTS)

@@ -114,10 +114,12 @@ def inspect(container: str) -> dict[str, Any]:
     return result
 
 
-def containers(prefix: str) -> dict[str, str]:
-    """Return service -> id of the running containers of the lab's vpn project."""
+def containers(prefix: str, every: bool = False) -> dict[str, str]:
+    """Return service -> id of the running (``every``: all) containers of the lab's vpn
+    project."""
     listed = docker(
-        "ps", "--no-trunc", "--filter", f"label=com.docker.compose.project={prefix}-vpn",
+        "ps", *(["--all"] if every else []), "--no-trunc",
+        "--filter", f"label=com.docker.compose.project={prefix}-vpn",
         "--format", '{{.ID}} {{.Label "com.docker.compose.service"}}',
     )  # fmt: skip
     return dict(reversed(line.split()) for line in listed.stdout.splitlines() if line.strip())
