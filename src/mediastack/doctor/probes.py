@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-import json
 import os
-import re
 import shutil
 import socket
 import stat
-import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
@@ -24,6 +21,9 @@ from typing import Any
 import docker
 from docker.errors import DockerException
 
+from mediastack.adapters.compose import DOCKER, compose_version
+from mediastack.adapters.errors import AdapterError, ToolMissingError
+from mediastack.adapters.executor import Executor, SubprocessExecutor
 from mediastack.catalogue import CATALOGUE
 from mediastack.doctor.facts import (
     ComposeFacts,
@@ -46,7 +46,6 @@ TUN_DEVICE = Path("/dev/net/tun")
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 ENGINE_TIMEOUT_SECONDS = 10
-COMPOSE_TIMEOUT_SECONDS = 30
 PROBE_FILE_PREFIX = ".mediastack-doctor-"
 
 
@@ -57,8 +56,8 @@ def _reason(error: BaseException) -> str:
 
 
 # --- engine and compose --------------------------------------------------------------------
-# These talk to Docker directly; they move to mediastack.adapters (the Docker engine adapter
-# and the compose executor) once those land.
+# The engine probes read raw SDK documents (``version()``, published ports), which the typed
+# engine adapter does not model: they use the SDK directly, reporting instead of raising.
 
 
 def probe_engine() -> EngineFacts:
@@ -77,33 +76,17 @@ def probe_engine() -> EngineFacts:
     )
 
 
-def probe_compose() -> ComposeFacts:
-    """Run ``docker compose version --format json``; return its version, or why it did not
-    run (no docker CLI, no compose plugin, timeout)."""
-    command = ["docker", "compose", "version", "--format", "json"]
+def probe_compose(executor: Executor | None = None) -> ComposeFacts:
+    """Ask ``docker compose version`` (through the one place that runs commands); return
+    its version, or why it did not run (no docker CLI, no compose plugin, timeout)."""
     try:
-        completed = subprocess.run(
-            command, capture_output=True, text=True, timeout=COMPOSE_TIMEOUT_SECONDS, check=False
-        )
-    except FileNotFoundError:
-        return ComposeFacts(available=False, error="no `docker` command on PATH")
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return ComposeFacts(available=False, error=_reason(error))
-    if completed.returncode != 0:
-        output = (completed.stderr or completed.stdout).strip()
-        return ComposeFacts(available=False, error=output or f"exit {completed.returncode}")
-    return ComposeFacts(available=True, version=compose_version_of(completed.stdout))
-
-
-def compose_version_of(output: str) -> str | None:
-    """Given ``docker compose version`` output (JSON ``{"version": "v2.40.3"}`` or the text
-    form "Docker Compose version v2.40.3"), return the version; None when there is none."""
-    with suppress(ValueError):
-        document = json.loads(output)
-        if isinstance(document, dict) and isinstance(document.get("version"), str):
-            return str(document["version"])
-    match = re.search(r"v?\d+\.\d+\S*", output)
-    return match.group(0) if match else None
+        version = compose_version(executor or SubprocessExecutor())
+    except ToolMissingError as error:
+        missing = "no `docker` command on PATH" if error.tool == DOCKER else error.message
+        return ComposeFacts(available=False, error=missing)
+    except AdapterError as error:
+        return ComposeFacts(available=False, error=error.message)
+    return ComposeFacts(available=True, version=str(version))
 
 
 def probe_stack_port_holders(project_names: Iterable[str]) -> dict[PortKey, str] | None:

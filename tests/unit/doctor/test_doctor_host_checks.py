@@ -17,7 +17,6 @@ from mediastack.doctor.host_checks import (
     parse_version,
 )
 from mediastack.doctor.model import Status
-from mediastack.doctor.probes import compose_version_of
 
 TUN = Path("/dev/net/tun")
 
@@ -94,18 +93,6 @@ def test_compose_with_an_unreadable_version_warns() -> None:
 def test_compose_from_2_20_on_passes() -> None:
     result = evaluate_compose(ComposeFacts(available=True, version="v2.40.3"))
     assert (result.status, result.message) == (Status.PASS, "Compose v2.40.3")
-
-
-@pytest.mark.parametrize(
-    ("output", "expected"),
-    [
-        ('{"version":"v2.40.3"}\n', "v2.40.3"),
-        ("Docker Compose version v2.20.2\n", "v2.20.2"),
-        ("no version here", None),
-    ],
-)
-def test_the_compose_version_is_read_from_json_or_text(output: str, expected: str | None) -> None:
-    assert compose_version_of(output) == expected
 
 
 def test_a_tun_character_device_passes() -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from mediastack.adapters.fakes import RecordingExecutor
 from mediastack.doctor import probes
-from mediastack.doctor.facts import DeviceKind, LinkOutcome, PortState, PublishedPort
+from mediastack.doctor.facts import ComposeFacts, DeviceKind, LinkOutcome, PortState, PublishedPort
 from mediastack.doctor.model import Status
 from mediastack.doctor.probes import (
     PROBE_FILE_PREFIX,
@@ -276,6 +277,18 @@ def test_an_unreachable_engine_is_reported_not_raised(monkeypatch: pytest.Monkey
     facts = probes.probe_engine()
     assert facts.reachable is False and facts.error
     assert probes.probe_stack_port_holders(["anything"]) is None
+
+
+def test_compose_is_asked_through_the_executor_and_its_answers_become_facts() -> None:
+    executor = RecordingExecutor()
+    executor.respond("compose", "version", stdout="2.40.3\n")
+    assert probes.probe_compose(executor) == ComposeFacts(available=True, version="2.40.3")
+    assert executor.commands == [("docker", "compose", "version", "--short")]
+    no_plugin = RecordingExecutor()
+    no_plugin.respond("compose", stderr="docker: 'compose' is not a docker command.", exit_code=1)
+    facts = probes.probe_compose(no_plugin)
+    assert facts.available is False
+    assert facts.error == "docker compose is not installed (or not on PATH)"
 
 
 def test_compose_without_a_docker_cli_is_reported_not_raised(
