@@ -261,9 +261,9 @@ class SupervisorDaemon:
                 self._connected = False
                 logger.warning("event stream lost (%s); reconnecting in %.1f s", reason, retry_in)
             case PrepareFinished(results):
-                self._on_prepared(results)
+                self._on_results(results, "prepared", "preparing")
             case RecreateFinished(results):
-                self._on_recreated(results)
+                self._on_results(results, "recreated", "recreating")
             case RestartFinished(name, error):
                 self._on_restarted(name, error)
             case StopRequested(reason):
@@ -392,22 +392,16 @@ class SupervisorDaemon:
         logger.info("event stream connected%s; watching", after)
         self._reread("the event stream (re)connected")
 
-    def _on_prepared(self, results: Iterable[PrepareResult]) -> None:
+    def _on_results(
+        self, results: Sequence[PrepareResult | RecreateResult], done: str, doing: str
+    ) -> None:
+        """Log and feed the results of a compose-worker job (``done``/``doing``: its step)."""
         self._recreates_running = max(0, self._recreates_running - 1)
         for result in results:
             if result.succeeded:
-                logger.info("prepared %s", result.service)
+                logger.info("%s %s", done, result.service)
             else:
-                logger.warning("preparing %s failed: %s", result.service, result.detail)
-        self._feed_all(results)
-
-    def _on_recreated(self, results: Iterable[RecreateResult]) -> None:
-        self._recreates_running = max(0, self._recreates_running - 1)
-        for result in results:
-            if result.succeeded:
-                logger.info("recreated %s", result.service)
-            else:
-                logger.warning("recreating %s failed: %s", result.service, result.detail)
+                logger.warning("%s %s failed: %s", doing, result.service, result.detail)
         self._feed_all(results)
 
     def _on_restarted(self, name: str, error: str | None) -> None:
