@@ -66,6 +66,9 @@ class Recreator:
         self._executor = executor
         self._starter = starter
         self._compose = compose
+        # dependent -> the container its last preparation made: started without a lookup
+        # (the lookup would sit between gluetun's healthy event and the start)
+        self._prepared: dict[str, str] = {}
 
     def recreate(
         self, gluetun: Gluetun, targets: Sequence[DependentTarget]
@@ -81,7 +84,22 @@ class Recreator:
         """Given the gluetun and the dependents to prepare, create their new containers
         without starting them and return one result per dependent."""
         outcomes = self._compose_up(targets, start=False)
+        prepared = {key for key, ok, _ in outcomes if ok}
+        for target in targets:
+            self._remember(target, target.key in prepared)
         return tuple(PrepareResult(gluetun, key, ok, detail) for key, ok, detail in outcomes)
+
+    def _remember(self, target: DependentTarget, prepared: bool) -> None:
+        """Note the container a preparation made (while gluetun still starts)."""
+        self._prepared.pop(target.key, None)
+        if not prepared:
+            return
+        try:
+            container = self._current(target)
+        except AdapterError:
+            return  # looked up again at the start
+        if container is not None and container.status == CREATED:
+            self._prepared[target.key] = container.id
 
     def start(
         self, gluetun: Gluetun, targets: Sequence[DependentTarget]
@@ -98,7 +116,11 @@ class Recreator:
         """Start the dependent's prepared container: one never started ("created"). One
         already running since gluetun's start counts as started; anything else was not
         prepared (e.g. compose was killed before it got to it) and fails, to be recreated."""
+        prepared = self._prepared.pop(target.key, None)
         try:
+            if prepared is not None:
+                self._starter.start(prepared)
+                return RecreateResult(gluetun, target.key, True)
             container = self._current(target)
             if container is None:
                 return RecreateResult(gluetun, target.key, False, "its prepared container is gone")

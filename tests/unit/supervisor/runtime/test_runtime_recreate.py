@@ -8,10 +8,13 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import pytest
 from runtime_support import DEPENDENTS, PROJECT, World
 
 from mediastack.adapters.compose import ComposeProject
+from mediastack.adapters.engine import ContainerInfo
 from mediastack.adapters.errors import EngineError
 from mediastack.adapters.fakes import RecordingExecutor
 from mediastack.supervisor.clock import FakeClock
@@ -205,3 +208,24 @@ def test_a_dependent_started_since_gluetun_is_not_started_again_one_from_before_
     assert outcome["radarr"].detail == (
         "it was not prepared: it is running, from before gluetun's start"
     )
+
+
+def test_what_was_prepared_is_started_without_looking_it_up_again(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = World(clock)
+    starter = StarterOnWorld(world)
+    recreator = Recreator(world.engine, ComposeOnWorld(world), starter)
+    recreator.prepare(world.gluetun(), targets(tmp_path, *DEPENDENTS))
+    lookups: list[object] = []
+    looked_up = world.engine.inspect_containers
+
+    def counted(filters: Any) -> list[ContainerInfo]:
+        lookups.append(filters)
+        return looked_up(filters)
+
+    monkeypatch.setattr(world.engine, "inspect_containers", counted)
+    results = recreator.start(world.gluetun(), targets(tmp_path, *DEPENDENTS))
+    assert all(result.succeeded for result in results)
+    assert sorted(starter.started) == sorted(DEPENDENTS)
+    assert lookups == []  # nothing between gluetun's healthy event and the starts
