@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import secrets
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -319,6 +321,46 @@ def test_sigterm_during_a_cascade_finishes_the_compose_call_and_saves(
         assert second.stop() == 0, second.log()
     assert cascade.outcome is Outcome.HEALED
     assert_healed_into_gluetun(lab)
+
+
+def test_a_restart_loop_is_paused_without_touching_the_dependents_until_resumed(
+    lab: Homelab,
+    state_file: Path,
+    receiver: NtfyReceiver,
+    topic: str,
+) -> None:
+    """Two real gluetun restarts with at most one cascade an hour: the second is the loop."""
+    strict = config_variant(lab, "strict", max_cascades_per_hour=1)
+    supervisor = supervisor_for(lab, state_file, receiver, topic, strict)
+    try:
+        docker("restart", "-t", "1", containers(lab.prefix)["gluetun"])
+        assert wait_for_cascades(state_file, 1)[0].outcome is Outcome.HEALED
+        before = containers(lab.prefix)
+        docker("restart", "-t", "1", before["gluetun"])
+        paused = wait_for_cascades(state_file, 2)[0]
+        assert paused.outcome is Outcome.RATE_LIMITED
+        assert titles(receiver, topic, 3)[2] == "restart loop: cascades paused"
+        supervisor.wait_for("pause cascades until")
+        assert containers(lab.prefix) == before  # left as they are: no churn in a loop
+
+        resume = python_mediastack(strict, "supervise", "--resume", "--state-file", str(state_file))
+        assert resume.returncode == 0, resume.stdout + resume.stderr
+        healed = wait_for_cascades(state_file, 3)[0]
+        assert healed.outcome is Outcome.HEALED and healed.healed == DEPENDENTS
+        assert "cascades resumed" in titles(receiver, topic, 4)
+        assert_healed_into_gluetun(lab)
+    finally:
+        assert supervisor.stop() == 0, supervisor.log()
+
+
+def python_mediastack(config: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mediastack", "-c", str(config), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_the_boot_race_is_healed_the_same_way(

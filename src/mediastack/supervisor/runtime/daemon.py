@@ -184,6 +184,7 @@ class SupervisorDaemon:
         self._held: dict[str, int] = {}  # service -> holds by the daemon's own updates
         self._file_hold: HeldServices | None = None  # the host CLI's, while it holds gluetun
         self._file_hold_poll_at: datetime | None = None
+        self._resume_poll_at: datetime | None = None  # while paused: the next look for --resume
 
     # -- what callers read ---------------------------------------------------------------
 
@@ -217,7 +218,8 @@ class SupervisorDaemon:
             self._parts.jobs.next_wakeup() if self._parts.jobs else None,
         ]
         if self._machine.status(now).mode is Mode.PAUSED:
-            candidates.append(now + RESUME_POLL)
+            # A fixed moment: "now + 2 s", computed afresh, would never come due.
+            candidates.append(self._resume_poll_at or now)
         due = [moment for moment in candidates if moment is not None]
         return min((m for m in due if m not in self._stuck_wakeups), default=None)
 
@@ -296,8 +298,7 @@ class SupervisorDaemon:
             self._reread(f"retry {self._reread_failures} after a failed engine read")
         self._feed(Tick())
         self._feed_all(self._verifier.expire(now))
-        if self._machine.status(now).mode is Mode.PAUSED:
-            self._take_resume_request()
+        self._poll_resume_request(now)
         self._poll_file_hold(now)
         self._execute_all(self._autoheal.tick(now, self._locked()))
         for notice in self._throttle.flush(now):
@@ -489,6 +490,15 @@ class SupervisorDaemon:
             self._parts.store.save(snapshot, finished)
             self._saved = snapshot
         self._execute_all(actions)
+
+    def _poll_resume_request(self, now: datetime) -> None:
+        """While paused, look for a ``supervise --resume`` request every ``RESUME_POLL``."""
+        if self._machine.status(now).mode is not Mode.PAUSED:
+            self._resume_poll_at = None
+            return
+        if self._resume_poll_at is None or self._resume_poll_at <= now:
+            self._resume_poll_at = now + RESUME_POLL
+            self._take_resume_request()
 
     def _take_resume_request(self) -> None:
         requested = self._parts.store.take_resume_request()

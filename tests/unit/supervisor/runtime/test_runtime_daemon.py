@@ -157,7 +157,10 @@ def test_a_sixth_cascade_within_the_hour_pauses_until_resumed(
 
     with SupervisorStore(tmp_path / "state.db") as other_process:  # `supervise --resume`
         other_process.request_resume(harness.clock.now())
-    harness.advance(2)  # the daemon looks for it while paused
+    harness.clock.advance(2)
+    wakeup = harness.daemon.next_wakeup()  # the loop ticks only once this has come
+    assert wakeup is not None and wakeup <= harness.clock.now()
+    harness.advance(0)  # the daemon looks for it while paused
     assert "cascades resumed" in harness.notifier.titles()
     assert harness.recreator.calls == [DEPENDENTS]  # the resume re-read found them stale
     report_healthy(harness)
