@@ -1,7 +1,8 @@
 """Fixtures for the real-engine tests: stand-in images and throwaway compose project names.
 
 Tests here name every compose project and network they create with `compose_project_prefix`
-(it starts with `mstest`); everything named so is removed before and after each test.
+(it starts with `mstest`, this run's pid and a random part); what a test named so is removed
+after it, and what runs that are gone left behind is removed once per run.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from collections.abc import Iterator
 import pytest
 from standins import (
     SERVICE_PORTS,
-    TEST_PROJECT_PREFIX,
     build_gluetun_standin,
     build_standin_images,
+    remove_abandoned_test_resources,
     remove_test_resources,
+    session_prefix,
 )
 
 
@@ -33,11 +35,17 @@ def standin_images(docker_engine: object) -> dict[str, str]:
     return images
 
 
+@pytest.fixture(scope="session")
+def _abandoned_test_resources_removed(docker_engine: object) -> None:
+    """Once per run: remove what killed or crashed earlier test runs left behind."""
+    remove_abandoned_test_resources()
+
+
 @pytest.fixture
-def compose_project_prefix(docker_engine: object) -> Iterator[str]:
-    """Yield a unique prefix (`mstest` + 6 hex digits) for this test's compose project and
-    network names; remove every `mstest*` project's containers, volumes and networks before
-    and after the test."""
-    remove_test_resources(TEST_PROJECT_PREFIX)
-    yield f"{TEST_PROJECT_PREFIX}{secrets.token_hex(3)}"
-    remove_test_resources(TEST_PROJECT_PREFIX)
+def compose_project_prefix(_abandoned_test_resources_removed: None) -> Iterator[str]:
+    """Yield a unique prefix (this run's ``session_prefix()`` + 6 hex digits) for this test's
+    compose project and network names; remove its containers, volumes and networks after
+    the test (only this test's: another run on the same engine keeps its own)."""
+    prefix = f"{session_prefix()}{secrets.token_hex(3)}"
+    yield prefix
+    remove_test_resources(prefix)

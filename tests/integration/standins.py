@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -130,6 +131,54 @@ def build_gluetun_standin() -> str:
     """Build the gluetun stand-in if needed; return its image tag."""
     _build_images(STANDIN_SOURCES / "gluetun", {GLUETUN_IMAGE: {}})
     return GLUETUN_IMAGE
+
+
+def session_prefix() -> str:
+    """Return the start of every compose project and network name this test process makes:
+    ``mstest``, its pid in hex, ``p``. Two test runs on one engine (two engineers, or CI
+    beside a bench) then never remove each other's projects."""
+    return f"{TEST_PROJECT_PREFIX}{os.getpid():x}p"
+
+
+def remove_abandoned_test_resources() -> None:
+    """Remove the ``mstest*`` projects and networks of test processes that are gone (killed
+    or crashed before their cleanup ran), and any in the older name form without a pid."""
+    label = "com.docker.compose.project"
+    listed = docker(
+        "ps", "-a", "--filter", f"label={label}", "--format", f'{{{{.Label "{label}"}}}}'
+    )
+    networks = docker("network", "ls", "--format", "{{.Name}}").stdout.split()
+    names = {*listed.stdout.split(), *networks}
+    abandoned = {
+        _session_of(name)
+        for name in names
+        if name.startswith(TEST_PROJECT_PREFIX) and not _is_alive(_pid_of(name))
+    }
+    for prefix in sorted(abandoned):
+        remove_test_resources(prefix)
+
+
+def _pid_of(name: str) -> int | None:
+    found = re.match(rf"{TEST_PROJECT_PREFIX}([0-9a-f]+)p", name)
+    return int(found.group(1), 16) if found else None
+
+
+def _session_of(name: str) -> str:
+    """Return the session prefix of a test project name (the whole name in the older form)."""
+    found = re.match(rf"{TEST_PROJECT_PREFIX}[0-9a-f]+p", name)
+    return found.group(0) if found else name
+
+
+def _is_alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, as another user
+    return True
 
 
 def remove_test_resources(prefix: str = TEST_PROJECT_PREFIX) -> None:

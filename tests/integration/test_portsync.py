@@ -29,11 +29,12 @@ import httpx
 import pytest
 import yaml
 from standins import (
-    TEST_PROJECT_PREFIX,
     build_gluetun_standin,
     compose,
     docker,
+    remove_abandoned_test_resources,
     remove_test_resources,
+    session_prefix,
 )
 from test_portsync_qbittorrent import QbittorrentNox, free_port, running_qbittorrent_nox
 
@@ -110,12 +111,12 @@ def gluetun(
     """The stand-in project, up and healthy for the whole module (it is only restarted)."""
     image = build_gluetun_standin()
     folder = tmp_path_factory.mktemp("portsync-gluetun")
-    prefix = f"{TEST_PROJECT_PREFIX}ps{secrets.token_hex(3)}"
+    prefix = f"{session_prefix()}ps{secrets.token_hex(3)}"
     standin = GluetunStandin(prefix, folder / "compose.yaml", free_port(), free_port())
     standin.compose_file.write_text(
         standin_compose(prefix, image, standin.port, standin.locked_port, folder)
     )
-    remove_test_resources(TEST_PROJECT_PREFIX)
+    remove_abandoned_test_resources()
     try:
         compose(standin.project, standin.compose_file, "up", "-d", "--wait", "--wait-timeout", "60")
         yield standin
