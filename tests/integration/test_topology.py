@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from homelab import Homelab, make_homelab
-from standins import SERVICE_PORTS, remove_test_resources
+from standins import SERVICE_PORTS, remove_test_resources, session_prefix
 
 VPN_DEPENDENTS = (
     "qbittorrent",
@@ -29,7 +29,8 @@ VPN_DEPENDENTS = (
     "cross-seed",
     "recyclarr",
 )
-PROJECT_PREFIX = "mstesttopo"
+PROJECT_PREFIX = f"{session_prefix()}topo"
+"""This run's own (see ``session_prefix``): another run on the engine leaves it alone."""
 
 
 def inspect(container: str) -> dict[str, Any]:
