@@ -5,11 +5,16 @@ The lab is made by the real ``mediastack init`` and ``render`` (through
 ``tests/integration/homelab.py``), with every image built locally (``FROM scratch`` +
 busybox-static; nothing is pulled), its own compose project prefix (``msbench`` + 6 hex
 digits) and free host ports on 127.0.0.1, and is removed with everything it created.
+
+``portsync_peers`` adds what port sync talks to, on 127.0.0.1: a stand-in of gluetun's
+control server (its contract: ``GET /v1/portforward`` -> ``{"port": N}``, ``X-API-Key``
+checked, 401 otherwise) and a real qBittorrent (Debian's ``qbittorrent-nox``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.server
 import json
 import os
 import secrets
@@ -51,6 +56,10 @@ from test_supervisor_harness import children_of as children_of  # noqa: E402
 from test_supervisor_harness import wait_for_cascades as wait_for_cascades  # noqa: E402
 
 from mediastack.catalogue import CATALOGUE  # noqa: E402
+from mediastack.supervisor.runtime.job_child import (  # noqa: E402
+    GLUETUN_URL_VARIABLE,
+    QBITTORRENT_URL_VARIABLE,
+)
 
 DEPENDENTS = (
     "qbittorrent", "prowlarr", "flaresolverr", "sonarr", "radarr",
@@ -395,3 +404,88 @@ def context_switches(pid: int) -> int | None:
             if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
                 total += int(line.split()[1])
     return total
+
+
+# -- what port sync talks to -----------------------------------------------------------------------
+
+
+class GluetunControlStandIn:
+    """gluetun's control server as port sync uses it, on 127.0.0.1 in this process: ``GET
+    /v1/portforward`` answers ``{"port": forwarded_port}`` to the right ``X-API-Key``, 401 to
+    any other (as gluetun does); it counts the requests."""
+
+    def __init__(self, forwarded_port: int, api_key: str) -> None:
+        self.requests: list[str] = []
+        stand_in = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                stand_in.requests.append(self.path)
+                if self.headers.get("X-API-Key") != api_key:
+                    self._answer(401, b"Unauthorized")
+                elif self.path == "/v1/portforward":
+                    self._answer(200, json.dumps({"port": forwarded_port}).encode())
+                else:
+                    self._answer(404, b"Not Found")
+
+            def _answer(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *arguments: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@dataclass(frozen=True)
+class PortSyncPeers:
+    """gluetun's control server (stand-in) and qBittorrent, already in the steady state of an
+    install: qBittorrent listens on the forwarded port with random port and UPnP off, so a
+    sync writes nothing and sends nothing."""
+
+    gluetun: GluetunControlStandIn
+    qbittorrent_url: str
+    qbittorrent_password: str
+    api_key: str
+    forwarded_port: int
+
+    def environment(self, api_key: str | None = None) -> dict[str, str]:
+        """The variables a supervisor on the host needs to sync with these peers (the ones
+        its container would have, and where to reach them instead of by service name);
+        ``api_key`` replaces gluetun's key (a wrong one: gluetun refuses, port sync fails)."""
+        return {
+            GLUETUN_URL_VARIABLE: self.gluetun.url,
+            QBITTORRENT_URL_VARIABLE: self.qbittorrent_url,
+            "GLUETUN_API_KEY": api_key or self.api_key,
+            "QBITTORRENT_PASSWORD": self.qbittorrent_password,
+        }
+
+
+@contextlib.contextmanager
+def portsync_peers() -> Iterator[PortSyncPeers]:
+    """Start the control-server stand-in and a qbittorrent-nox; yield them; stop both."""
+    from test_portsync_qbittorrent import running_qbittorrent_nox
+
+    forwarded_port = 40000 + secrets.randbelow(1000)
+    api_key = secrets.token_hex(16)
+    gluetun = GluetunControlStandIn(forwarded_port, api_key)
+    try:
+        with running_qbittorrent_nox(listen_port=forwarded_port) as qbittorrent:
+            qbittorrent.set_preferences({"random_port": False, "upnp": False})
+            yield PortSyncPeers(
+                gluetun, qbittorrent.url, qbittorrent.password, api_key, forwarded_port
+            )
+    finally:
+        gluetun.close()

@@ -33,6 +33,7 @@ from standins import docker
 from mediastack.catalogue import CATALOGUE
 from mediastack.config.schema import Supervisor
 from mediastack.supervisor.actions import FinishedCascade
+from mediastack.supervisor.runtime.job_protocol import CHILD_MODULE as JOB_CHILD_MODULE
 from mediastack.supervisor.runtime.report import read_report
 
 DEPENDENTS = ("prowlarr", "qbittorrent", "radarr", "sonarr")
@@ -212,9 +213,10 @@ class SupervisorProcess:
         self.process.wait(timeout=10)
 
     def children(self) -> list[int]:
-        """Return the pids of this process's children (the compose calls it runs)."""
+        """Return the pids of the compose calls this process runs: its children but its job
+        runs (port sync, updates, backups), each a process of its own."""
         assert self.process is not None
-        return children_of(self.process.pid)
+        return [pid for pid in children_of(self.process.pid) if not is_job_process(pid)]
 
     def log(self) -> str:
         with self._condition:
@@ -240,6 +242,15 @@ def children_of(parent: int) -> list[int]:
             if int(fields[1]) == parent:
                 found.append(int(entry.name))
     return found
+
+
+def is_job_process(pid: int) -> bool:
+    """Return True for a supervisor's job run (``python -m <job child module> JOB``)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return JOB_CHILD_MODULE.encode() in command
 
 
 def has_exited(pid: int) -> bool:

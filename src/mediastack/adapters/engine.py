@@ -4,6 +4,10 @@ shared network, and network namespaces read from /proc.
 Raw engine JSON is parsed here, at the edge, into frozen dataclasses; nothing past this module
 touches ``docker inspect`` dictionaries. Every SDK failure leaves as ``EngineUnreachableError``
 (no engine, wrong DOCKER_HOST, socket permissions) or ``EngineError`` (the engine refused).
+
+The SDK is imported by ``DockerEngine`` alone, when used: the models and parsers here are
+shared with the supervisor's own engine client (``mediastack.adapters.engine_socket``), which
+does without the SDK and its requests (issue 3: the idle supervisor in 45 MB).
 """
 
 from __future__ import annotations
@@ -12,13 +16,12 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
-
-import docker
-import docker.errors
-import requests.exceptions
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from mediastack.adapters.errors import EngineError, EngineUnreachableError
+
+if TYPE_CHECKING:
+    import docker
 
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
 COMPOSE_SERVICE_LABEL = "com.docker.compose.service"
@@ -174,6 +177,10 @@ class DockerEngine:
     def connect(cls, timeout_seconds: int = DEFAULT_ENGINE_TIMEOUT_SECONDS) -> DockerEngine:
         """Connect as the docker CLI would (DOCKER_HOST, else the default socket) and agree on
         an API version; raise EngineUnreachableError when there is no engine to talk to."""
+        import docker
+        import docker.errors
+        import requests.exceptions
+
         try:
             client = docker.from_env(timeout=timeout_seconds)
         except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
@@ -201,6 +208,8 @@ class DockerEngine:
 
     def inspect_network(self, name: str) -> NetworkInfo | None:
         """Return the network called exactly ``name``, or None when there is none."""
+        import docker.errors
+
         try:
             raw = self._call(lambda: self._client.api.inspect_network(name))
         except EngineError as error:
@@ -247,6 +256,8 @@ class DockerEngine:
         return True
 
     def _inspect_or_none(self, container_id: str) -> Mapping[str, Any] | None:
+        import docker.errors
+
         try:
             raw: Mapping[str, Any] = self._call(
                 lambda: self._client.api.inspect_container(container_id)
@@ -259,6 +270,9 @@ class DockerEngine:
 
     def _call(self, request: Callable[[], Result]) -> Result:
         """Run one SDK request; translate its failures into this package's errors."""
+        import docker.errors
+        import requests.exceptions
+
         try:
             return request()
         except docker.errors.APIError as error:

@@ -11,14 +11,13 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 
+# Re-exported (``X as X``): the command modules import the exit codes from here.
+from mediastack.cli.plain_output import EXIT_BAD_INPUT as EXIT_BAD_INPUT
+from mediastack.cli.plain_output import EXIT_FAILED as EXIT_FAILED
 from mediastack.config import ConfigError, LoadedConfig, load_config
 
 console = Console()
 error_console = Console(stderr=True)
-
-# Exit codes: 0 fine, 1 findings or a failed operation, 2 unusable input (config, arguments).
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
 
 
 class OutputFormat(StrEnum):

@@ -1,78 +1,41 @@
-"""The ``mediastack`` command: global options, then one module per command group."""
+"""The console script ``mediastack`` (and ``python -m mediastack``).
+
+The supervisor daemon runs for months in a 45 MB budget (issue 3), so ``run`` looks at the
+arguments first: a plain ``mediastack [-c PATH] supervise [--once] [--state-file PATH] [-v]``
+starts the daemon without importing typer, rich or any other command
+(``mediastack.cli.daemon_arguments``); everything else, ``supervise --help`` included, goes to
+the typer app (``mediastack.cli.app``), unchanged.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+import sys
+from typing import TYPE_CHECKING, Any
 
-import typer
+from mediastack.cli.daemon_arguments import daemon_request
 
-from mediastack import __version__
-from mediastack.cli import (
-    backup_command,
-    config_commands,
-    doctor_command,
-    lint_command,
-    portsync_command,
-    stack_commands,
-    supervise_command,
-    update_command,
-)
-from mediastack.cli.common import CliState
-from mediastack.config import CONFIG_ENVIRONMENT_VARIABLE, DEFAULT_CONFIG_NAME
-
-app = typer.Typer(
-    name="mediastack",
-    help=(
-        "A self-healing homelab media stack, as code.\n\n"
-        "One config file (mediastack.yaml) is rendered into three Docker Compose projects: "
-        "vpn (gluetun and every download service in its namespace), media (plex on the host "
-        "network) and ops.\n\n"
-        "Start here:\n\n"
-        "  mediastack init ~/homelab      # config, .env, folders, rendered stacks\n\n"
-        "  cd ~/homelab && mediastack doctor && mediastack lint\n\n"
-        "  mediastack up                  # network, then vpn, media, ops\n\n"
-        "  mediastack status"
-    ),
-    no_args_is_help=True,
-    rich_markup_mode="markdown",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"mediastack {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main(
-    context: typer.Context,
-    config: Path = typer.Option(
-        Path(DEFAULT_CONFIG_NAME),
-        "-c",
-        "--config",
-        envvar=CONFIG_ENVIRONMENT_VARIABLE,
-        help="Path of mediastack.yaml.",
-        show_default=True,
-    ),
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
-) -> None:
-    context.obj = CliState(config_path=config)
-
-
-config_commands.register(app)
-doctor_command.register(app)
-lint_command.register(app)
-portsync_command.register(app)
-stack_commands.register(app)
-backup_command.register(app)
-update_command.register(app)
-supervise_command.register(app)
+if TYPE_CHECKING:
+    from mediastack.cli.app import app as app
 
 
 def run() -> None:
     """Console-script entry point."""
+    request = daemon_request(sys.argv[1:], os.environ)
+    if request is not None:
+        from mediastack.cli.supervise_daemon import main
+
+        sys.exit(main(request))
+    from mediastack.cli.app import app
+
     app()
+
+
+def __getattr__(name: str) -> Any:
+    """``mediastack.cli.main.app``, as before the app moved to ``mediastack.cli.app``, loaded
+    only when asked for (tests drive the app with typer's runner)."""
+    if name == "app":
+        from mediastack.cli.app import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,36 +1,29 @@
 """``mediastack supervise``: the self-healing daemon, and ``--resume`` to lift a loop pause.
 
-Thin: load the config, build the daemon and its jobs (``mediastack.supervisor.runtime.wiring``),
-wire SIGTERM/SIGINT to a clean stop, run. Logs go to stderr, one line per decision.
+Thin: ``--check`` and ``--resume`` are answered here; the daemon itself is started by
+``mediastack.cli.supervise_daemon`` (typer-free: the console script usually starts it without
+this module, see ``mediastack.cli.daemon_arguments``; this command is the path for ``--help``
+and for arguments that lean path leaves to typer).
 """
 
 from __future__ import annotations
 
-import logging
-import signal
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 
 import typer
 
-from mediastack.adapters.errors import AdapterError
-from mediastack.cli.common import EXIT_FAILED, console, fail, load_or_exit
+from mediastack.cli.common import console, fail, load_or_exit
+from mediastack.cli.supervise_daemon import STARTUP_ERRORS, StartFailed, failure_of
+from mediastack.cli.supervise_daemon import supervise as run_daemon
 from mediastack.config import LoadedConfig
-from mediastack.stack.rendered import RenderedFileError
 from mediastack.supervisor.cascade import Mode
 from mediastack.supervisor.runtime.daemon import RESUME_POLL
-from mediastack.supervisor.runtime.instance import AlreadyRunningError, is_running
-from mediastack.supervisor.runtime.messages import Inbox, StopRequested
+from mediastack.supervisor.runtime.instance import is_running
 from mediastack.supervisor.runtime.report import read_report, state_file_path
-from mediastack.supervisor.runtime.wiring import build_supervision
-from mediastack.supervisor.state import StateError, SupervisorStore
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
-QUIET_LOGGERS = ("urllib3", "docker", "apprise")
+from mediastack.supervisor.state import SupervisorStore
 
 
 def register(app: typer.Typer) -> None:
@@ -87,13 +80,10 @@ def supervise(
     if resume:
         _request_resume(loaded, state_file_path(loaded, state_file))
         return
-    _configure_logging(verbose)
-    with _reported_errors():
-        supervision = build_supervision(loaded, state_file, with_jobs=not once)
-    _stop_on_signals(supervision.inbox)
-    supervision.daemon.start()
-    supervision.stream.start()
-    supervision.daemon.run(stop_when_settled=once)
+    try:
+        run_daemon(loaded, state_file, once=once, verbose=verbose)
+    except StartFailed as failed:
+        fail(failed.failure.message, failed.failure.fix, code=failed.failure.code)
 
 
 def _check_running(path: Path) -> None:
@@ -121,32 +111,10 @@ def _request_resume(loaded: LoadedConfig, path: Path) -> None:
     )
 
 
-def _stop_on_signals(inbox: Inbox) -> None:
-    """SIGTERM and SIGINT ask the loop to stop (it finishes the compose call running)."""
-
-    def request_stop(number: int, frame: FrameType | None) -> None:
-        inbox.put(StopRequested(signal.Signals(number).name))
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-
-
-def _configure_logging(verbose: bool) -> None:
-    level = logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr, force=True)
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
-
-
 @contextmanager
 def _reported_errors() -> Iterator[None]:
     try:
         yield
-    except RenderedFileError as error:
-        fail(error.message, error.fix, code=EXIT_FAILED)
-    except AdapterError as error:
-        fail(error.message, error.fix, code=EXIT_FAILED)
-    except StateError as error:
-        fail(str(error), "move the file away (the supervisor starts a new one)")
-    except AlreadyRunningError as error:
-        fail(str(error), "stop the other one first, or give this one --state-file")
+    except STARTUP_ERRORS as error:
+        failure = failure_of(error)
+        fail(failure.message, failure.fix, code=failure.code)

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Sequence
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from mediastack.adapters.compose import (
     MINIMUM_VERSION,
@@ -28,6 +27,10 @@ from mediastack.adapters.executor import COMPOSE_FIX, DryRunExecutor, Executor
 from mediastack.config import LoadedConfig
 from mediastack.render import MANAGED_LABEL
 from mediastack.stack.targets import StackTarget, TargetError, resolve_targets
+
+if TYPE_CHECKING:
+    # Only a type here: the supervisor imports ``require_compose`` and must not load rich.
+    from rich.console import Console
 
 DEFAULT_WAIT_TIMEOUT_SECONDS = 300
 NETWORK_LABELS = {MANAGED_LABEL: "true"}

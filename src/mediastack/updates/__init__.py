@@ -11,46 +11,102 @@ the command line, the daily schedule or What's Up Docker's webhook.
 - ``wud`` / ``webhook`` / ``ratelimit``: the WUD-compatible webhook server.
 - ``coordination``: the hold on services being recreated, and the memory of rollbacks.
 - ``notices``: the listener Protocol and the push notification of each step.
+
+The names below are loaded on first use (PEP 562): the supervisor daemon imports
+``coordination`` and ``queue`` alone, and must not load the pipeline (registry client, httpx,
+croniter) with them; issue 3 gives it 45 MB.
 """
 
-from mediastack.updates.coordination import (
-    FileHold,
-    FileRollbacks,
-    InMemoryRollbacks,
-    Maintenance,
-    NoMaintenance,
-    RollbackMemory,
-    active_hold,
-)
-from mediastack.updates.model import (
-    ApplyResult,
-    CheckResult,
-    CheckStatus,
-    Decision,
-    Outcome,
-    PlannedStep,
-    Policy,
-    ServiceKey,
-    Source,
-    Stage,
-    UpdateEvent,
-    UpdatePlan,
-)
-from mediastack.updates.notices import (
-    CallbackListener,
-    CollectingListener,
-    UpdateListener,
-    notification_for,
-)
-from mediastack.updates.pipeline import (
-    Updater,
-    UpdateRun,
-    build_updater,
-    build_webhook_server,
-)
-from mediastack.updates.queue import UpdateQueue, UpdateRequest
-from mediastack.updates.schedule import UpdateSchedule
-from mediastack.updates.webhook import WebhookConfigError, WebhookServer
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mediastack.updates.coordination import (
+        FileHold,
+        FileRollbacks,
+        InMemoryRollbacks,
+        Maintenance,
+        NoMaintenance,
+        RollbackMemory,
+        active_hold,
+    )
+    from mediastack.updates.model import (
+        ApplyResult,
+        CheckResult,
+        CheckStatus,
+        Decision,
+        Outcome,
+        PlannedStep,
+        Policy,
+        ServiceKey,
+        Source,
+        Stage,
+        UpdateEvent,
+        UpdatePlan,
+    )
+    from mediastack.updates.notices import (
+        CallbackListener,
+        CollectingListener,
+        UpdateListener,
+        notification_for,
+    )
+    from mediastack.updates.pipeline import (
+        Updater,
+        UpdateRun,
+        build_updater,
+        build_webhook_server,
+    )
+    from mediastack.updates.queue import UpdateQueue, UpdateRequest
+    from mediastack.updates.schedule import UpdateSchedule
+    from mediastack.updates.webhook import WebhookConfigError, WebhookServer
+
+_MODULE_OF = {
+    "FileHold": "mediastack.updates.coordination",
+    "FileRollbacks": "mediastack.updates.coordination",
+    "InMemoryRollbacks": "mediastack.updates.coordination",
+    "Maintenance": "mediastack.updates.coordination",
+    "NoMaintenance": "mediastack.updates.coordination",
+    "RollbackMemory": "mediastack.updates.coordination",
+    "active_hold": "mediastack.updates.coordination",
+    "ApplyResult": "mediastack.updates.model",
+    "CheckResult": "mediastack.updates.model",
+    "CheckStatus": "mediastack.updates.model",
+    "Decision": "mediastack.updates.model",
+    "Outcome": "mediastack.updates.model",
+    "PlannedStep": "mediastack.updates.model",
+    "Policy": "mediastack.updates.model",
+    "ServiceKey": "mediastack.updates.model",
+    "Source": "mediastack.updates.model",
+    "Stage": "mediastack.updates.model",
+    "UpdateEvent": "mediastack.updates.model",
+    "UpdatePlan": "mediastack.updates.model",
+    "CallbackListener": "mediastack.updates.notices",
+    "CollectingListener": "mediastack.updates.notices",
+    "UpdateListener": "mediastack.updates.notices",
+    "notification_for": "mediastack.updates.notices",
+    "Updater": "mediastack.updates.pipeline",
+    "UpdateRun": "mediastack.updates.pipeline",
+    "build_updater": "mediastack.updates.pipeline",
+    "build_webhook_server": "mediastack.updates.pipeline",
+    "UpdateQueue": "mediastack.updates.queue",
+    "UpdateRequest": "mediastack.updates.queue",
+    "UpdateSchedule": "mediastack.updates.schedule",
+    "WebhookConfigError": "mediastack.updates.webhook",
+    "WebhookServer": "mediastack.updates.webhook",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` when it is first asked for."""
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ApplyResult",

@@ -7,25 +7,37 @@ backup itself removes nothing older and leaves no archive that looks complete), 
 (another backup, e.g. one started from the host, holds the lock), or crashed (a bug).
 
 On stop the running backup is given ``stop``'s timeout to finish; one still running then is
-abandoned with the process: archives are written under a temporary name and renamed only when
-complete, so it leaves no archive that looks valid, and the next backup removes the leftover.
+ended: archives are written under a temporary name and renamed only when complete, so it
+leaves no archive that looks valid, and the next backup removes the leftover.
+
+Each backup runs in a child process (``BackupProcess``): zstandard, tar and the backup code
+never enter the daemon (issue 3: the idle supervisor in 45 MB).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
-from mediastack.backup import BackupBusyError, BackupError, BackupResult
-from mediastack.notify import Notification
+from mediastack.notify.message import Notification
 from mediastack.supervisor.runtime.job_notices import (
     backup_failed,
     backup_skipped,
     backup_written,
     job_crashed,
 )
+from mediastack.supervisor.runtime.job_process import (
+    JobCrashed,
+    JobProcess,
+    JobStopped,
+    MessageHandler,
+)
+from mediastack.supervisor.runtime.job_protocol import ProtocolError
 from mediastack.supervisor.runtime.messages import Inbox, JobFinished
 from mediastack.supervisor.runtime.notices import Notifier
 from mediastack.supervisor.runtime.timers import CronTimer
@@ -34,8 +46,28 @@ from mediastack.supervisor.runtime.workers import Worker
 logger = logging.getLogger("mediastack.supervisor")
 
 JOB_NAME = "backup"
-BackupRun = Callable[[], BackupResult]
-"""One backup (``run_backup`` bound to the config); raises BackupError/BackupBusyError."""
+
+
+class BackupStatus(StrEnum):
+    """How a scheduled backup ended (a crash is an exception instead)."""
+
+    WRITTEN = "written"
+    SKIPPED = "skipped"  # another backup holds the lock (``BackupBusyError``)
+    FAILED = "failed"  # ``BackupError``: nothing older removed
+
+
+@dataclass(frozen=True)
+class BackupOutcome:
+    """How one backup ended: its one-line summary (written), or the error's message and
+    fix (skipped, failed)."""
+
+    status: BackupStatus
+    message: str
+    fix: str | None = None
+
+
+BackupRun = Callable[[], BackupOutcome]
+"""One backup bound to the config; raises only for a bug (a crash)."""
 
 
 class BackupRunner:
@@ -49,7 +81,10 @@ class BackupRunner:
         notifier: Notifier,
         inbox: Inbox,
         instance: str,
+        abandon: Callable[[], None] | None = None,
     ) -> None:
+        """``abandon`` ends a backup still running when ``stop``'s time is up."""
+        self._abandon = abandon
         self._backup = backup
         self._timer = timer
         self._worker = worker
@@ -75,32 +110,73 @@ class BackupRunner:
 
     def stop(self, timeout: float) -> None:
         """Give a running backup ``timeout`` seconds, then abandon it (see the module)."""
-        if not self._worker.stop(timeout):
-            logger.warning(
-                "the running backup did not finish within %.0f s: abandoned (its temporary "
-                "file is removed by the next backup; no archive is left looking complete)",
-                timeout,
-            )
+        if self._worker.stop(timeout):
+            return
+        logger.warning(
+            "the running backup did not finish within %.0f s: ended (its temporary file is "
+            "removed by the next backup; no archive is left looking complete)",
+            timeout,
+        )
+        if self._abandon is not None:
+            self._abandon()
 
     def _run(self) -> None:
         try:
-            self._notifier.put(self._outcome())
+            notification = self._outcome()
+            if notification is not None:
+                self._notifier.put(notification)
         finally:
             self._running.clear()
             self._inbox.put(JobFinished(JOB_NAME))
 
-    def _outcome(self) -> Notification:
+    def _outcome(self) -> Notification | None:
         """Run the backup; return its notification (logged here, one line)."""
         try:
-            result = self._backup()
-        except BackupBusyError as error:
-            logger.warning("scheduled backup skipped: %s", error.message)
-            return backup_skipped(self._instance, error.message)
-        except BackupError as error:
-            logger.error("scheduled backup failed: %s (fix: %s)", error.message, error.fix or "-")
-            return backup_failed(self._instance, error.message, error.fix)
+            outcome = self._backup()
+        except JobStopped:
+            logger.info("scheduled backup: stopped with the supervisor")
+            return None
         except Exception as error:
             logger.exception("scheduled backup crashed; the supervisor goes on")
             return job_crashed(self._instance, "the scheduled backup", error)
-        logger.info("scheduled backup written: %s", result.summary())
-        return backup_written(self._instance, result.summary())
+        match outcome.status:
+            case BackupStatus.SKIPPED:
+                logger.warning("scheduled backup skipped: %s", outcome.message)
+                return backup_skipped(self._instance, outcome.message)
+            case BackupStatus.FAILED:
+                fix = outcome.fix or "-"
+                logger.error("scheduled backup failed: %s (fix: %s)", outcome.message, fix)
+                return backup_failed(self._instance, outcome.message, outcome.fix)
+        logger.info("scheduled backup written: %s", outcome.message)
+        return backup_written(self._instance, outcome.message)
+
+
+def parse_backup_result(payload: Mapping[str, Any]) -> BackupOutcome:
+    """Given a backup process's result, return the outcome; raise JobCrashed for a crash,
+    ProtocolError for anything unreadable."""
+    if "crashed" in payload:
+        raise JobCrashed(str(payload["crashed"]))
+    try:
+        fix = payload.get("fix")
+        return BackupOutcome(
+            BackupStatus(payload["status"]),
+            str(payload["message"]),
+            None if fix is None else str(fix),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise ProtocolError(f"not a backup result: {error!r}") from None
+
+
+class BackupProcess:
+    """A ``BackupRun`` that writes each backup in a child process (see the module)."""
+
+    def __init__(self, process: JobProcess, handler: MessageHandler) -> None:
+        self._process = process
+        self._handler = handler
+
+    def __call__(self) -> BackupOutcome:
+        return parse_backup_result(self._process.run({}, self._handler))
+
+    def abandon(self) -> None:
+        """End the running backup's process (SIGTERM): the daemon stops without it."""
+        self._process.terminate()

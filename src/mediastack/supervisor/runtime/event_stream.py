@@ -8,6 +8,11 @@ When the stream ends or fails (engine restarted, socket proxy gone) it says so
 the supervisor runs. The stream is opened before the re-read, so no event falls between them.
 
 Nothing here polls: the thread blocks on the socket, and an idle engine costs nothing.
+
+The supervisor opens the stream through its own engine client (``SocketEventSource``, the
+standard library on the engine's socket: see ``mediastack.adapters.engine_socket`` for why
+not the SDK); ``DockerEventSource`` (the SDK) serves a ``DOCKER_HOST`` that client does not
+reach (TLS, ssh://).
 """
 
 from __future__ import annotations
@@ -17,13 +22,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any, Protocol
-
-import docker
-import docker.errors
-import requests.exceptions
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mediastack.adapters.engine import unreachable
+from mediastack.adapters.engine_socket import SocketEngine
 from mediastack.supervisor.backoff import Backoff
 from mediastack.supervisor.events import parse_container_event
 from mediastack.supervisor.runtime.messages import (
@@ -32,6 +34,9 @@ from mediastack.supervisor.runtime.messages import (
     StreamConnected,
     StreamLost,
 )
+
+if TYPE_CHECKING:
+    import docker
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +69,26 @@ class EventSource(Protocol):
         ...
 
 
+class SocketEventSource:
+    """The engine's ``/events`` through the supervisor's own client: a connection of its own
+    per stream, without a read timeout (the stream may stay silent for days)."""
+
+    def __init__(self, engine: SocketEngine) -> None:
+        self._engine = engine
+
+    def open(self) -> Subscription:
+        return self._engine.events(CONTAINER_EVENTS)
+
+
 class DockerEventSource:
     """The engine's ``/events``, through a fresh SDK client per stream (the SDK's read timeout
     does not apply to it: the stream may stay silent for days)."""
 
     def open(self) -> Subscription:
+        import docker
+        import docker.errors
+        import requests.exceptions
+
         try:
             client = docker.from_env()
             stream = client.events(decode=True, filters=CONTAINER_EVENTS)

@@ -4,45 +4,40 @@ Each is switched off with a logged reason when the config says so: port sync by
 ``portsync.enabled`` (and a VPN forwarding a port, gluetun and qBittorrent enabled), the
 update schedule by ``updates.scheduled``, the webhook by ``updates.webhook.enabled``,
 scheduled backups by ``backups.scheduled``.
+
+Every job run happens in a short-lived child process (``job_process``): this module, like the
+rest of the daemon, imports none of the jobs' libraries (issue 3: the idle supervisor in
+45 MB). The schedules need only croniter; the webhook, off by default, is the exception: it
+serves in the daemon, so switching it on loads the update pipeline's modules here.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
+from datetime import timedelta
 
-from mediastack.adapters.engine import DockerEngine
-from mediastack.adapters.executor import SubprocessExecutor
-from mediastack.adapters.registry import RegistryClient
-from mediastack.backup import BackupResult, next_backup_time, run_backup
+from mediastack.catalogue import CATALOGUE
 from mediastack.config import LoadedConfig
-from mediastack.notify import Notification
-from mediastack.portsync import PortSyncJob
-from mediastack.portsync.wiring import disabled_reason
+from mediastack.notify.message import Notification
 from mediastack.supervisor.clock import Clock
-from mediastack.supervisor.runtime.backup_runner import BackupRunner
-from mediastack.supervisor.runtime.hold import DaemonHold
+from mediastack.supervisor.runtime.backup_runner import BackupProcess, BackupRunner
 from mediastack.supervisor.runtime.job_notices import FAILURE_PRIORITY
+from mediastack.supervisor.runtime.job_process import DaemonHandler, JobProcess
+from mediastack.supervisor.runtime.job_protocol import JobName
 from mediastack.supervisor.runtime.jobs import SupervisorJobs
 from mediastack.supervisor.runtime.messages import Inbox
 from mediastack.supervisor.runtime.notices import Notifier
-from mediastack.supervisor.runtime.portsync_runner import PortSyncRunner
-from mediastack.supervisor.runtime.timers import CronTimer
-from mediastack.supervisor.runtime.update_runner import Serving, UpdateHandling, UpdateRunner
+from mediastack.supervisor.runtime.portsync_runner import PortSyncProcess, PortSyncRunner
+from mediastack.supervisor.runtime.timers import CronTimer, cron_schedule
+from mediastack.supervisor.runtime.update_runner import Serving, UpdateProcess, UpdateRunner
 from mediastack.supervisor.runtime.workers import SerialWorker
-from mediastack.updates import (
-    CallbackListener,
-    UpdateEvent,
-    UpdateQueue,
-    UpdateSchedule,
-    WebhookConfigError,
-    build_updater,
-    build_webhook_server,
-)
-from mediastack.updates import notification_for as update_notification
+from mediastack.updates.queue import UpdateQueue
 
 logger = logging.getLogger("mediastack.supervisor")
+
+GLUETUN_SERVICE = "gluetun"
+QBITTORRENT_SERVICE = "qbittorrent"
 
 
 def build_jobs(
@@ -51,30 +46,58 @@ def build_jobs(
     notifier: Notifier,
     clock: Clock,
     environment: Mapping[str, str],
+    verbose: bool = False,
 ) -> SupervisorJobs:
     """Return the jobs the config switches on, not started. ``environment`` holds the secrets
-    (the supervisor container's variables). Raise RenderedFileError when the webhook is on and
-    nothing is rendered."""
+    (the supervisor container's variables); ``verbose`` is the job processes' log level.
+    Raise RenderedFileError when the webhook is on and nothing is rendered."""
+    handler = DaemonHandler(notifier, inbox)
     jobs = SupervisorJobs()
-    jobs.portsync = _portsync(loaded, inbox, notifier, clock, environment, jobs.stop_event)
-    jobs.updates = _updates(loaded, inbox, notifier, clock, environment)
-    jobs.backups = _backups(loaded, inbox, notifier, clock)
+    jobs.portsync = _portsync(loaded, handler, notifier, inbox, clock, environment, verbose)
+    jobs.updates = _updates(loaded, handler, notifier, clock, environment, verbose)
+    jobs.backups = _backups(loaded, handler, notifier, inbox, clock, verbose)
     return jobs
+
+
+def portsync_disabled_reason(loaded: LoadedConfig) -> str | None:
+    """Return why port sync does not apply to this config, or None when it does: the same
+    answer as ``mediastack.portsync.wiring.disabled_reason`` (a unit test compares them),
+    which the daemon does not import (its module loads the port sync clients)."""
+    config = loaded.config
+    if not config.portsync.enabled:
+        return "port sync is switched off (portsync.enabled: false)"
+    if not config.vpn.port_forwarding:
+        return "the VPN forwards no port (vpn.port_forwarding: false)"
+    for name in (GLUETUN_SERVICE, QBITTORRENT_SERVICE):
+        if not loaded.is_enabled(CATALOGUE[name]):
+            return f"{name} is switched off (services.{name}.enabled: false)"
+    return None
+
+
+def portsync_secrets(loaded: LoadedConfig, environment: Mapping[str, str]) -> dict[str, str]:
+    """Return the variables of ``environment`` port sync reads: gluetun's API key and
+    qBittorrent's password (what is unset stays unset)."""
+    settings = loaded.config
+    names = (settings.vpn.api_key_variable, settings.portsync.qbittorrent_password_variable)
+    return {name: environment[name] for name in names if name in environment}
 
 
 def _portsync(
     loaded: LoadedConfig,
-    inbox: Inbox,
+    handler: DaemonHandler,
     notifier: Notifier,
+    inbox: Inbox,
     clock: Clock,
     environment: Mapping[str, str],
-    stop: threading.Event,
+    verbose: bool,
 ) -> PortSyncRunner | None:
-    reason = disabled_reason(loaded)
+    reason = portsync_disabled_reason(loaded)
     if reason is not None:
         logger.info("port sync off: %s", reason)
         return None
-    job = PortSyncJob.for_supervisor(loaded, environment, clock=clock, wait=stop.wait)
+    interval = timedelta(seconds=loaded.config.portsync.interval_seconds)
+    process = JobProcess(JobName.PORTSYNC, loaded, verbose=verbose)
+    job = PortSyncProcess(process, handler, portsync_secrets(loaded, environment), clock, interval)
     logger.info("port sync on: at start, after each cascade, and on its safety timer")
     worker = SerialWorker("portsync")
     return PortSyncRunner(job, worker, notifier, inbox, loaded.config.name)
@@ -82,18 +105,21 @@ def _portsync(
 
 def _updates(
     loaded: LoadedConfig,
-    inbox: Inbox,
+    handler: DaemonHandler,
     notifier: Notifier,
     clock: Clock,
     environment: Mapping[str, str],
+    verbose: bool,
 ) -> UpdateRunner | None:
     config = loaded.config
     timer = None
     if config.updates.scheduled:
-        schedule = UpdateSchedule(config.updates.schedule, config.identity.timezone)
-        timer = CronTimer("updates", schedule.next_after, clock.now())
+        schedule = cron_schedule(config.updates.schedule, config.identity.timezone)
+        timer = CronTimer("updates", schedule, clock.now())
         logger.info(
-            "update schedule on: '%s', next at %s", schedule.expression, timer.next_at.isoformat()
+            "update schedule on: '%s', next at %s",
+            config.updates.schedule,
+            timer.next_at.isoformat(),
         )
     else:
         logger.info("update schedule off (updates.scheduled: false)")
@@ -101,28 +127,16 @@ def _updates(
     webhook = _webhook(loaded, queue, notifier, environment)
     if timer is None and webhook is None:
         return None
-    registry = RegistryClient()
-    engine = DockerEngine.connect()  # used on the update thread only: one client per thread
-    hold = DaemonHold(inbox)
-    listener = CallbackListener(lambda event: _notify_update(notifier, event))
-
-    def updater() -> UpdateHandling:
-        return build_updater(
-            loaded,
-            executor=SubprocessExecutor(),
-            engine=engine,
-            registry=registry,
-            listener=listener,
-            maintenance=hold,
-        )
-
+    process = UpdateProcess(JobProcess(JobName.UPDATE, loaded, verbose=verbose), handler)
     return UpdateRunner(
-        queue, updater, notifier, config.name, timer=timer, webhook=webhook, close=registry.close
+        queue,
+        lambda: process,
+        notifier,
+        config.name,
+        timer=timer,
+        webhook=webhook,
+        abandon=process.abandon,
     )
-
-
-def _notify_update(notifier: Notifier, event: UpdateEvent) -> None:
-    notifier.put(update_notification(event))
 
 
 def _webhook(
@@ -132,6 +146,10 @@ def _webhook(
     if not webhook.enabled:
         logger.info("update webhook off (updates.webhook.enabled: false)")
         return None
+    # Only now: the webhook serves in the daemon (see the module docstring).
+    from mediastack.updates.pipeline import build_webhook_server
+    from mediastack.updates.webhook import WebhookConfigError
+
     try:
         server = build_webhook_server(loaded, queue.put, environment)
     except WebhookConfigError as error:
@@ -144,24 +162,24 @@ def _webhook(
 
 
 def _backups(
-    loaded: LoadedConfig, inbox: Inbox, notifier: Notifier, clock: Clock
+    loaded: LoadedConfig,
+    handler: DaemonHandler,
+    notifier: Notifier,
+    inbox: Inbox,
+    clock: Clock,
+    verbose: bool,
 ) -> BackupRunner | None:
     settings = loaded.config.backups
     if not settings.scheduled:
         logger.info("scheduled backups off (backups.scheduled: false)")
         return None
-    timezone = loaded.config.identity.timezone
-    timer = CronTimer(
-        "backups",
-        lambda after: next_backup_time(settings.schedule, after, timezone),
-        clock.now(),
-    )
+    schedule = cron_schedule(settings.schedule, loaded.config.identity.timezone)
+    timer = CronTimer("backups", schedule, clock.now())
     logger.info(
         "scheduled backups on: '%s', next at %s", settings.schedule, timer.next_at.isoformat()
     )
-
-    def backup() -> BackupResult:
-        return run_backup(loaded)
-
+    process = BackupProcess(JobProcess(JobName.BACKUP, loaded, verbose=verbose), handler)
     worker = SerialWorker("backup")
-    return BackupRunner(backup, timer, worker, notifier, inbox, loaded.config.name)
+    return BackupRunner(
+        process, timer, worker, notifier, inbox, loaded.config.name, abandon=process.abandon
+    )

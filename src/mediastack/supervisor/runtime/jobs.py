@@ -9,20 +9,20 @@ Threads (each job blocks for long, none may block the loop or healing, nor each 
 
 The loop calls ``start`` once, ``cascade_finished``/``gluetun_replaced`` when those happen,
 ``tick(now)`` when ``next_wakeup`` is reached, and ``stop`` on shutdown. Schedules are pure
-time computations: an idle supervisor with jobs makes no engine call.
+time computations: an idle supervisor with jobs makes no engine call. Each run happens in a
+short-lived child process (``job_process``): between runs the daemon holds none of the jobs'
+libraries.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
-from mediastack.portsync import Trigger
 from mediastack.supervisor.runtime.backup_runner import BackupRunner
-from mediastack.supervisor.runtime.portsync_runner import PortSyncRunner
+from mediastack.supervisor.runtime.portsync_runner import PortSyncRunner, SyncTrigger
 from mediastack.supervisor.runtime.update_runner import UpdateRunner
 
 logger = logging.getLogger("mediastack.supervisor")
@@ -34,29 +34,28 @@ BACKUP_FINISH_SECONDS = 30.0
 
 @dataclass
 class SupervisorJobs:
-    """The jobs configured (None: switched off), and the stop event their waits watch."""
+    """The jobs configured (None: switched off)."""
 
     portsync: PortSyncRunner | None = None
     updates: UpdateRunner | None = None
     backups: BackupRunner | None = None
-    stop_event: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         """Start the update thread and webhook; queue port sync's start run."""
         if self.updates is not None:
             self.updates.start()
         if self.portsync is not None:
-            self.portsync.trigger(Trigger.START)
+            self.portsync.trigger(SyncTrigger.START)
 
     def cascade_finished(self) -> None:
         """A cascade ended: qBittorrent runs in gluetun's new namespace; sync its port."""
         if self.portsync is not None:
-            self.portsync.trigger(Trigger.CASCADE_FINISHED)
+            self.portsync.trigger(SyncTrigger.CASCADE_FINISHED)
 
     def gluetun_replaced(self) -> None:
         """An update recreated gluetun (no cascade ran for it): sync the new port."""
         if self.portsync is not None:
-            self.portsync.trigger(Trigger.GLUETUN_RESTARTED)
+            self.portsync.trigger(SyncTrigger.GLUETUN_RESTARTED)
 
     def next_wakeup(self) -> datetime | None:
         """Return the earliest time a job's schedule needs a ``tick`` (None: none)."""
@@ -78,10 +77,11 @@ class SupervisorJobs:
                 logger.exception("scheduling a job failed; continuing")
 
     def stop(self) -> None:
-        """Stop the webhook and every wait (the stop event), then let each job end within
-        its time: the update in progress, the port sync (then its sessions closed), the
-        backup (abandoned after its time: it leaves no archive that looks complete)."""
-        self.stop_event.set()
+        """Stop the webhook, then let each job end within its time: the update in progress,
+        the port sync (its wait for a port ended at once), the backup (ended after its time:
+        it leaves no archive that looks complete)."""
+        if self.portsync is not None:
+            self.portsync.interrupt()  # its wait ends now, not after the update's time
         if self.updates is not None:
             self.updates.stop(UPDATE_FINISH_SECONDS)
         if self.portsync is not None:

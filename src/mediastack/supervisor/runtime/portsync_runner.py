@@ -1,4 +1,4 @@
-"""Port sync in the daemon: the ``PortSyncJob`` on its own worker thread.
+"""Port sync in the daemon: each run in a short-lived process, on the daemon's own worker.
 
 A run may block up to ``portsync.port_wait_seconds`` (gluetun has no port yet), so it never
 runs on the loop, nor on the backup's worker (a backup of minutes must not delay the sync
@@ -7,17 +7,35 @@ triggers arriving meanwhile fold into that one (a sync is idempotent). The safet
 is the job's own ``next_due``, read after each run on the worker and handed to the loop,
 which sleeps until it. Each run ends with a ``JobFinished`` message so the loop recomputes its
 wakeup.
+
+Each run happens in a child process (``PortSyncProcess``): qbittorrent-api, requests and httpx
+never enter the daemon (issue 3: the idle supervisor in 45 MB; port sync runs at start and
+every ``portsync.interval_seconds``, so importing it even lazily would keep them for good).
+The cost is the child's start, measured in bench/README.md. What the ``PortSyncMonitor``
+remembers between runs (the failing streak, the last attempt) stays here and goes with each
+run, so notifications and retries are decided as by one long-lived job.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
 
-from mediastack.portsync import JobResult, Trigger
+from mediastack.notify.message import Notification
+from mediastack.supervisor.clock import Clock
 from mediastack.supervisor.runtime.job_notices import job_crashed
+from mediastack.supervisor.runtime.job_process import (
+    JobCrashed,
+    JobProcess,
+    JobStopped,
+    MessageHandler,
+)
+from mediastack.supervisor.runtime.job_protocol import ProtocolError, decode_notification
 from mediastack.supervisor.runtime.messages import Inbox, JobFinished
 from mediastack.supervisor.runtime.notices import Notifier
 from mediastack.supervisor.runtime.workers import Worker
@@ -27,14 +45,34 @@ logger = logging.getLogger("mediastack.supervisor")
 JOB_NAME = "portsync"
 
 
+class SyncTrigger(StrEnum):
+    """Why a sync runs: the values of ``mediastack.portsync.Trigger`` (which the daemon does
+    not import: it would load the port sync clients)."""
+
+    START = "start"
+    GLUETUN_RESTARTED = "gluetun_restarted"
+    CASCADE_FINISHED = "cascade_finished"
+    TIMER = "timer"
+
+
 class PortSyncing(Protocol):
-    """What the daemon needs of ``mediastack.portsync.PortSyncJob``."""
+    """One sync at a time, and when the next is due."""
 
-    def run(self, trigger: Trigger) -> JobResult: ...
+    def run(self, trigger: SyncTrigger) -> Notification | None:
+        """Sync once; return the notification to send (None: nothing to say)."""
+        ...
 
-    def next_due(self) -> datetime | None: ...
+    def next_due(self) -> datetime | None:
+        """Return when the safety-net sync is due (None: no timer yet)."""
+        ...
 
-    def close(self) -> None: ...
+    def interrupt(self) -> None:
+        """End a run in progress soon (its wait for a forwarded port): the daemon stops."""
+        ...
+
+    def close(self) -> None:
+        """Release what a run left behind, once no run will come."""
+        ...
 
 
 class PortSyncRunner:
@@ -49,11 +87,11 @@ class PortSyncRunner:
         self._notifier = notifier
         self._inbox = inbox
         self._lock = threading.Lock()
-        self._queued: Trigger | None = None
+        self._queued: SyncTrigger | None = None
         self._running = False
         self._next_due: datetime | None = None
 
-    def trigger(self, trigger: Trigger) -> None:
+    def trigger(self, trigger: SyncTrigger) -> None:
         """Queue a run for ``trigger``, or fold it into the run already queued."""
         with self._lock:
             if self._queued is not None:
@@ -73,29 +111,105 @@ class PortSyncRunner:
         """Queue the safety-net sync when it is due at ``now``."""
         due = self.next_wakeup()
         if due is not None and due <= now:
-            self.trigger(Trigger.TIMER)
+            self.trigger(SyncTrigger.TIMER)
+
+    def interrupt(self) -> None:
+        """End the running sync's wait for a forwarded port (the daemon is stopping)."""
+        self._job.interrupt()
 
     def stop(self, timeout: float) -> None:
-        """Let the running sync end (its wait was interrupted by the stop event), drop a
-        queued one, then close the job's sessions when the worker is done."""
-        if self._worker.stop(timeout):
-            self._job.close()
-        else:
-            logger.warning("port sync did not end within %.0f s; its sessions stay open", timeout)
+        """End the running sync's wait, drop a queued one, give the running one ``timeout``
+        seconds, then release what is left."""
+        self._job.interrupt()
+        if not self._worker.stop(timeout):
+            logger.warning("port sync did not end within %.0f s: ended", timeout)
+        self._job.close()
 
     def _run(self) -> None:
         with self._lock:
-            trigger, self._queued, self._running = self._queued or Trigger.TIMER, None, True
+            trigger, self._queued, self._running = self._queued or SyncTrigger.TIMER, None, True
         try:
-            result = self._job.run(trigger)  # documented never to raise: a bug if it does
+            notification = self._job.run(trigger)
         except Exception as error:
             logger.exception("port sync (%s) crashed; the supervisor goes on", trigger)
             self._notifier.put(job_crashed(self._instance, "port sync", error))
         else:
-            if result.notification is not None:
-                self._notifier.put(result.notification)
+            if notification is not None:
+                self._notifier.put(notification)
         finally:
             with self._lock:
                 self._running = False
                 self._next_due = self._job.next_due()
             self._inbox.put(JobFinished(JOB_NAME))
+
+
+@dataclass(frozen=True)
+class SyncRun:
+    """What a port sync process answered: the notification, the monitor's memory, and when
+    the next sync is due."""
+
+    notification: Notification | None
+    memory: Mapping[str, Any]
+    next_due: datetime | None
+
+
+def parse_sync_run(payload: Mapping[str, Any]) -> SyncRun:
+    """Given a port sync process's result, return it; raise JobCrashed for a crash report
+    and ProtocolError for anything unreadable."""
+    if "crashed" in payload:
+        raise JobCrashed(str(payload["crashed"]))
+    try:
+        notification = payload["notification"]
+        due = payload["next_due"]
+        return SyncRun(
+            None if notification is None else decode_notification(notification),
+            dict(payload["monitor"]),
+            None if due is None else datetime.fromisoformat(due),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise ProtocolError(f"not a port sync result: {error!r}") from None
+
+
+class PortSyncProcess:
+    """``PortSyncing`` with each run in a child process (see the module docstring).
+    ``secrets`` holds the two variables port sync reads (gluetun's key, qBittorrent's
+    password); they reach the child on its stdin."""
+
+    def __init__(
+        self,
+        process: JobProcess,
+        handler: MessageHandler,
+        secrets: Mapping[str, str],
+        clock: Clock,
+        interval: timedelta,
+    ) -> None:
+        self._process = process
+        self._handler = handler
+        self._secrets = dict(secrets)
+        self._clock = clock
+        self._interval = interval
+        self._memory: Mapping[str, Any] | None = None
+        self._next_due: datetime | None = None
+
+    def run(self, trigger: SyncTrigger) -> Notification | None:
+        arguments = {"trigger": trigger.value, "monitor": self._memory, "secrets": self._secrets}
+        try:
+            answered = parse_sync_run(self._process.run(arguments, self._handler))
+        except JobStopped:
+            logger.info("port sync (%s): stopped with the supervisor", trigger)
+            return None
+        except (JobCrashed, ProtocolError):
+            # Without the child's memory the safety net still runs, one interval from now.
+            self._next_due = self._clock.now() + self._interval
+            raise
+        self._memory, self._next_due = answered.memory, answered.next_due
+        return answered.notification
+
+    def next_due(self) -> datetime | None:
+        return self._next_due
+
+    def interrupt(self) -> None:
+        self._process.terminate()
+
+    def close(self) -> None:
+        self._process.kill()

@@ -7,13 +7,41 @@ the supervisor was down is not made up: the first run is the first time after th
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from mediastack.supervisor.clock import require_aware
 
 NextAfter = Callable[[datetime], datetime]
 """Given an aware time, the first scheduled time strictly after it (aware)."""
+
+
+def cron_schedule(expression: str, timezone: str) -> NextAfter:
+    """Return the ``NextAfter`` of a five-field cron expression read in ``timezone``: the
+    first time strictly after the given one that it names, in UTC (as
+    ``mediastack.updates.schedule`` and ``mediastack.backup.schedule`` compute it; the daemon
+    imports neither package, which would load their jobs' libraries). Raise ValueError for an
+    expression croniter does not accept."""
+    croniter = _croniter_class()
+    if not croniter.is_valid(expression):
+        raise ValueError(f"{expression!r} is not a valid cron expression")
+    zone = ZoneInfo(timezone)
+
+    def next_after(moment: datetime) -> datetime:
+        local = require_aware(moment).astimezone(zone)
+        upcoming: datetime = croniter(expression, local).get_next(datetime)
+        return upcoming.astimezone(UTC)
+
+    return next_after
+
+
+def _croniter_class() -> Any:
+    # croniter ships no type information; it is used through this one narrow function, and
+    # loaded only when a schedule is on.
+    return importlib.import_module("croniter").croniter
 
 
 class CronTimer:

@@ -11,31 +11,55 @@
   serialized with the cascade. The queue is bounded and merging, so requests cannot pile up.
 - An update that fails (engine, compose, unreadable rendered file) or crashes is logged and
   notified; the thread goes on. On stop the webhook stops first, then the update running is
-  given the stop timeout to finish (its own rollback included).
+  given the stop timeout to finish (its own rollback included), then ended.
+- Each request runs in a child process (``UpdateProcess``): the registry client (httpx) and
+  the docker SDK never enter the daemon (issue 3: the idle supervisor in 45 MB). Its holds
+  and notifications come back through the pipes (``job_process``) into the same inbox and
+  queue as before.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from mediastack.adapters.errors import AdapterError
-from mediastack.notify import Notification
+from mediastack.notify.message import Notification
 from mediastack.stack.rendered import RenderedFileError
 from mediastack.supervisor.runtime.job_notices import FAILURE_PRIORITY, job_crashed
+from mediastack.supervisor.runtime.job_process import (
+    JobCrashed,
+    JobProcess,
+    JobStopped,
+    MessageHandler,
+)
+from mediastack.supervisor.runtime.job_protocol import ProtocolError
 from mediastack.supervisor.runtime.notices import Notifier
 from mediastack.supervisor.runtime.timers import CronTimer
-from mediastack.updates import Source, UpdateQueue, UpdateRequest, UpdateRun
+from mediastack.updates.model import Source
+from mediastack.updates.queue import UpdateQueue, UpdateRequest
 
 logger = logging.getLogger("mediastack.supervisor")
 
-class UpdateHandling(Protocol):
-    """What the daemon needs of ``mediastack.updates.Updater``."""
 
-    def handle(self, request: UpdateRequest) -> UpdateRun: ...
+@dataclass(frozen=True)
+class UpdateSummary:
+    """What one request did: images checked, registry requests made, updates applied."""
+
+    checked: int
+    registry_requests: int
+    applied: int
+
+
+class UpdateHandling(Protocol):
+    """Handles one request as ``mediastack.updates.Updater.handle`` does; raises AdapterError
+    or RenderedFileError when it fails."""
+
+    def handle(self, request: UpdateRequest) -> UpdateSummary: ...
 
 
 class Serving(Protocol):
@@ -62,15 +86,16 @@ class UpdateRunner:
         *,
         timer: CronTimer | None = None,
         webhook: Serving | None = None,
-        close: Callable[[], None] | None = None,
+        abandon: Callable[[], None] | None = None,
     ) -> None:
+        """``abandon`` ends an update still running when ``stop``'s time is up."""
         self.queue = queue
         self._updater = updater
         self._notifier = notifier
         self._instance = instance
         self._timer = timer
         self._webhook = webhook
-        self._close = close
+        self._abandon = abandon
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -109,18 +134,18 @@ class UpdateRunner:
 
     def stop(self, timeout: float) -> None:
         """Stop the webhook, then give the update running ``timeout`` seconds to finish;
-        release the registry client (``close``) once nothing runs."""
+        end it (``abandon``) when it has not."""
         if self._webhook is not None:
             self._webhook.stop()
         self._stop.set()
         self.queue.close()  # wakes the worker blocked in take()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                logger.warning("the update in progress did not finish within %.0f s", timeout)
-                return
-        if self._close is not None:
-            self._close()
+        if self._thread is None:
+            return
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            logger.warning("the update in progress did not finish within %.0f s: ended", timeout)
+            if self._abandon is not None:
+                self._abandon()
 
     def _work(self) -> None:
         # Blocks until a request arrives or stop() closes the queue: an idle supervisor does
@@ -132,7 +157,9 @@ class UpdateRunner:
         services = ", ".join(sorted(request.services)) or "every service"
         logger.info("update (%s) of %s: checking", request.source, services)
         try:
-            run = self._updater().handle(request)
+            summary = self._updater().handle(request)
+        except JobStopped:
+            logger.info("update (%s): stopped with the supervisor", request.source)
         except (AdapterError, RenderedFileError) as error:
             logger.error(
                 "update (%s) failed: %s (fix: %s)", request.source, error.message, error.fix or "-"
@@ -145,10 +172,43 @@ class UpdateRunner:
             logger.info(
                 "update (%s): %d image(s) checked with %d registry request(s); %d applied",
                 request.source,
-                len(run.checks),
-                run.registry_requests,
-                len(run.results),
+                summary.checked,
+                summary.registry_requests,
+                summary.applied,
             )
 
     def _failure(self, title: str, body: str) -> Notification:
         return Notification(f"{self._instance}: {title}", body, FAILURE_PRIORITY, ("warning",))
+
+
+def parse_update_result(payload: Mapping[str, Any]) -> UpdateSummary:
+    """Given an update process's result, return its summary; raise AdapterError for a
+    failure it reported, JobCrashed for a crash, ProtocolError for anything unreadable."""
+    if "crashed" in payload:
+        raise JobCrashed(str(payload["crashed"]))
+    try:
+        if "failed" in payload:
+            failed = payload["failed"]
+            raise AdapterError(str(failed["message"]), failed["fix"])
+        return UpdateSummary(
+            int(payload["checked"]), int(payload["registry_requests"]), int(payload["applied"])
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise ProtocolError(f"not an update result: {error!r}") from None
+
+
+class UpdateProcess:
+    """``UpdateHandling`` with each request handled in a child process (see the module
+    docstring); its holds and notifications reach the daemon through ``handler``."""
+
+    def __init__(self, process: JobProcess, handler: MessageHandler) -> None:
+        self._process = process
+        self._handler = handler
+
+    def handle(self, request: UpdateRequest) -> UpdateSummary:
+        arguments = {"source": request.source.value, "services": sorted(request.services)}
+        return parse_update_result(self._process.run(arguments, self._handler))
+
+    def abandon(self) -> None:
+        """End the running update's process (SIGTERM): the daemon stops without it."""
+        self._process.terminate()

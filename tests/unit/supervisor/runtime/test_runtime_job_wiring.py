@@ -1,27 +1,29 @@
-"""Which background jobs the config switches on, and their first scheduled times."""
+"""Which background jobs the config switches on, their first scheduled times, and the
+daemon's own answers where it does not import the jobs' modules (the same as theirs)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from mediastack.adapters.engine import DockerEngine
+from mediastack.backup import next_backup_time
 from mediastack.config import LoadedConfig
 from mediastack.config.load import parse_config
+from mediastack.portsync import Trigger
+from mediastack.portsync.wiring import disabled_reason
 from mediastack.supervisor.clock import FakeClock
 from mediastack.supervisor.runtime import job_wiring
 from mediastack.supervisor.runtime.messages import Inbox
 from mediastack.supervisor.runtime.notices import LogOnlyNotifier
+from mediastack.supervisor.runtime.portsync_runner import SyncTrigger
+from mediastack.supervisor.runtime.timers import cron_schedule
+from mediastack.updates import UpdateSchedule
 
 
 def loaded(text: str, tmp_path: Path) -> LoadedConfig:
     return LoadedConfig(config=parse_config(text), path=tmp_path / "mediastack.yaml")
-
-
-@pytest.fixture(autouse=True)
-def no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(DockerEngine, "connect", staticmethod(lambda: object()))
 
 
 def test_schedules_are_on_by_default(tmp_path: Path, clock: FakeClock) -> None:
@@ -40,3 +42,48 @@ def test_switched_off_schedules_build_no_job(tmp_path: Path, clock: FakeClock) -
     text = "name: home\nupdates:\n  scheduled: false\nbackups:\n  scheduled: false\n"
     jobs = job_wiring.build_jobs(loaded(text, tmp_path), Inbox(), LogOnlyNotifier(), clock, {})
     assert jobs.updates is None and jobs.backups is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name: home\n",
+        "name: home\nportsync:\n  enabled: false\n",
+        "name: home\nvpn:\n  port_forwarding: false\n",
+        "name: home\nservices:\n  qbittorrent:\n    enabled: false\n",
+    ],
+)
+def test_port_sync_is_off_for_the_same_reasons_as_in_its_own_module(
+    text: str, tmp_path: Path
+) -> None:
+    config = loaded(text, tmp_path)
+    assert job_wiring.portsync_disabled_reason(config) == disabled_reason(config)
+
+
+def test_the_daemons_sync_triggers_are_port_syncs_own() -> None:
+    assert {trigger.value for trigger in SyncTrigger} == {trigger.value for trigger in Trigger}
+
+
+def test_port_sync_gets_only_its_two_secrets(tmp_path: Path) -> None:
+    environment = {"GLUETUN_API_KEY": "k", "QBITTORRENT_PASSWORD": "p", "OTHER": "x"}
+    secrets = job_wiring.portsync_secrets(loaded("name: home\n", tmp_path), environment)
+    assert secrets == {"GLUETUN_API_KEY": "k", "QBITTORRENT_PASSWORD": "p"}
+    assert job_wiring.portsync_secrets(loaded("name: home\n", tmp_path), {}) == {}
+
+
+@pytest.mark.parametrize("expression", ["0 6 * * *", "30 4 * * *", "*/15 2-3 * * 1-5", "0 0 1 * *"])
+@pytest.mark.parametrize("timezone", ["Etc/UTC", "Europe/Berlin", "America/New_York"])
+def test_the_daemons_cron_times_are_the_jobs_own(expression: str, timezone: str) -> None:
+    """Across a year, daylight-saving changes included."""
+    next_after = cron_schedule(expression, timezone)
+    update = UpdateSchedule(expression, timezone)
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    for _ in range(60):
+        expected = next_backup_time(expression, moment, timezone)
+        assert next_after(moment) == expected == update.next_after(moment)
+        moment = expected + timedelta(days=5, minutes=7)
+
+
+def test_an_expression_croniter_refuses_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a valid cron expression"):
+        cron_schedule("61 * * * *", "Etc/UTC")

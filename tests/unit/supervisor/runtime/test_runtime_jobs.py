@@ -1,7 +1,8 @@
 """The daemon's background jobs over the fake world with a fake clock and inline workers:
 port sync's trigger points (start, cascade finished, timer), the update and backup schedules
 waking the loop, a job's exception never stopping it, and an update's hold keeping the cascade
-and autoheal off the services it recreates."""
+and autoheal off the services it recreates. Each run's child process: test_runtime_job_process
+and test_runtime_job_child."""
 
 from __future__ import annotations
 
@@ -14,20 +15,22 @@ import pytest
 from runtime_support import DEPENDENTS, Harness, build_harness
 
 from mediastack.adapters.engine import ContainerInfo
-from mediastack.backup import BackupBusyError, BackupError, BackupResult
 from mediastack.config.schema import Supervisor
 from mediastack.notify import Notification
-from mediastack.portsync import JobResult, SyncOutcome, SyncStatus, Trigger
 from mediastack.supervisor.clock import FakeClock
-from mediastack.supervisor.runtime.backup_runner import BackupRunner
+from mediastack.supervisor.runtime.backup_runner import BackupOutcome, BackupRunner, BackupStatus
 from mediastack.supervisor.runtime.hold import DaemonHold, FileHoldWatch
 from mediastack.supervisor.runtime.jobs import SupervisorJobs
 from mediastack.supervisor.runtime.messages import Inbox
-from mediastack.supervisor.runtime.portsync_runner import PortSyncRunner
+from mediastack.supervisor.runtime.portsync_runner import PortSyncRunner, SyncTrigger
 from mediastack.supervisor.runtime.timers import CronTimer
-from mediastack.supervisor.runtime.update_runner import UpdateHandling, UpdateRunner
+from mediastack.supervisor.runtime.update_runner import (
+    UpdateHandling,
+    UpdateRunner,
+    UpdateSummary,
+)
 from mediastack.supervisor.runtime.workers import InlineWorker
-from mediastack.updates import Source, UpdateQueue, UpdateRequest, UpdateRun
+from mediastack.updates import Source, UpdateQueue, UpdateRequest
 from mediastack.updates.coordination import ActiveHold
 
 FAST = Supervisor(
@@ -41,24 +44,27 @@ INTERVAL = timedelta(minutes=15)
 
 @dataclass
 class FakePortSync:
-    """A PortSyncJob that records its triggers; due ``INTERVAL`` after each run."""
+    """A port sync that records its triggers; due ``INTERVAL`` after each run."""
 
     clock: FakeClock
-    triggers: list[Trigger] = field(default_factory=list)
+    triggers: list[SyncTrigger] = field(default_factory=list)
     crash: bool = False
+    interrupted: bool = False
     closed: bool = False
     last: datetime | None = None
 
-    def run(self, trigger: Trigger) -> JobResult:
+    def run(self, trigger: SyncTrigger) -> Notification | None:
         self.triggers.append(trigger)
         self.last = self.clock.now()
         if self.crash:
             raise RuntimeError("boom")
-        note = Notification("port changed", "51413") if trigger is Trigger.START else None
-        return JobResult(trigger, SyncOutcome(SyncStatus.UNCHANGED, 51413), note)
+        return Notification("port changed", "51413") if trigger is SyncTrigger.START else None
 
     def next_due(self) -> datetime | None:
         return None if self.last is None else self.last + INTERVAL
+
+    def interrupt(self) -> None:
+        self.interrupted = True
 
     def close(self) -> None:
         self.closed = True
@@ -77,21 +83,24 @@ class Jobs:
     backups: list[str]
 
 
+WRITTEN = BackupOutcome(BackupStatus.WRITTEN, "home-1.tar.zst: 2.0 MB, 10 files in 3.5 s")
+
+
 def build_jobs_harness(
     tmp_path: Path,
     clock: FakeClock,
-    backup_error: Exception | None = None,
+    backup_outcome: BackupOutcome | Exception = WRITTEN,
     file_hold: FileHoldWatch | None = None,
 ) -> Jobs:
     portsync = FakePortSync(clock)
     queue = UpdateQueue()
     backups: list[str] = []
 
-    def backup() -> BackupResult:
+    def backup() -> BackupOutcome:
         backups.append(clock.now().isoformat())
-        if backup_error is not None:
-            raise backup_error
-        return BackupResult(tmp_path / "home-1.tar.zst", 2_000_000, 10, 2, 5_000_000, 3.5, None)
+        if isinstance(backup_outcome, Exception):
+            raise backup_outcome
+        return backup_outcome
 
     jobs = SupervisorJobs()
     harness = build_harness(tmp_path, clock, FAST, jobs=jobs, file_hold=file_hold)
@@ -114,7 +123,7 @@ def build_jobs_harness(
         harness.inbox,
         "home",
     )
-    jobs.portsync.trigger(Trigger.START)  # what daemon.start does once the jobs exist
+    jobs.portsync.trigger(SyncTrigger.START)  # what daemon.start does once the jobs exist
     harness.daemon.process_waiting()
     harness.connect()
     return Jobs(harness, portsync, queue, backups)
@@ -144,14 +153,14 @@ def heal_dependents(harness: Harness) -> None:
 
 def test_port_sync_runs_at_start_and_after_a_cascade(tmp_path: Path, clock: FakeClock) -> None:
     jobs = build_jobs_harness(tmp_path, clock)
-    assert jobs.portsync.triggers == [Trigger.START]
+    assert jobs.portsync.triggers == [SyncTrigger.START]
     assert jobs.harness.notifier.titles() == ["port changed"]
 
     restart_gluetun(jobs.harness)
-    assert jobs.portsync.triggers == [Trigger.START]  # not before the cascade is over
+    assert jobs.portsync.triggers == [SyncTrigger.START]  # not before the cascade is over
     heal_dependents(jobs.harness)
 
-    assert jobs.portsync.triggers == [Trigger.START, Trigger.CASCADE_FINISHED]
+    assert jobs.portsync.triggers == [SyncTrigger.START, SyncTrigger.CASCADE_FINISHED]
 
 
 def test_port_sync_safety_timer_wakes_the_loop(tmp_path: Path, clock: FakeClock) -> None:
@@ -159,9 +168,9 @@ def test_port_sync_safety_timer_wakes_the_loop(tmp_path: Path, clock: FakeClock)
     started = clock.now()
     assert jobs.harness.daemon.next_wakeup() == started + INTERVAL
     jobs.harness.advance(INTERVAL.total_seconds() - 1)
-    assert jobs.portsync.triggers == [Trigger.START]
+    assert jobs.portsync.triggers == [SyncTrigger.START]
     jobs.harness.advance(1)
-    assert jobs.portsync.triggers == [Trigger.START, Trigger.TIMER]
+    assert jobs.portsync.triggers == [SyncTrigger.START, SyncTrigger.TIMER]
     assert jobs.harness.daemon.next_wakeup() == clock.now() + INTERVAL
 
 
@@ -177,9 +186,9 @@ def test_triggers_fold_into_the_queued_run(clock: FakeClock) -> None:
 
     portsync = FakePortSync(clock)
     runner = PortSyncRunner(portsync, Parked(), RecordingSink(), Inbox(), "home")
-    runner.trigger(Trigger.START)
-    runner.trigger(Trigger.CASCADE_FINISHED)
-    runner.trigger(Trigger.TIMER)
+    runner.trigger(SyncTrigger.START)
+    runner.trigger(SyncTrigger.CASCADE_FINISHED)
+    runner.trigger(SyncTrigger.TIMER)
     assert len(queued) == 1 and runner.next_wakeup() is None
 
 
@@ -192,7 +201,7 @@ def test_a_crashing_port_sync_is_notified_and_the_loop_goes_on(
     heal_dependents(jobs.harness)
     assert "port sync crashed" in jobs.harness.notifier.titles()
     jobs.harness.advance(INTERVAL.total_seconds())
-    assert jobs.portsync.triggers[-1] is Trigger.TIMER  # still scheduled
+    assert jobs.portsync.triggers[-1] is SyncTrigger.TIMER  # still scheduled
 
 
 # -- schedules ------------------------------------------------------------------------------
@@ -233,17 +242,17 @@ def test_a_scheduled_backup_is_notified_with_its_summary(tmp_path: Path, clock: 
 
 
 @pytest.mark.parametrize(
-    ("error", "title"),
+    ("outcome", "title"),
     [
-        (BackupError("disk full", "free space"), "home: backup failed"),
-        (BackupBusyError("another backup runs"), "home: backup skipped"),
+        (BackupOutcome(BackupStatus.FAILED, "disk full", "free space"), "home: backup failed"),
+        (BackupOutcome(BackupStatus.SKIPPED, "another backup runs"), "home: backup skipped"),
         (RuntimeError("bug"), "home: the scheduled backup crashed"),
     ],
 )
 def test_a_failing_backup_is_notified_and_the_loop_goes_on(
-    tmp_path: Path, clock: FakeClock, error: Exception, title: str
+    tmp_path: Path, clock: FakeClock, outcome: BackupOutcome | Exception, title: str
 ) -> None:
-    jobs = build_jobs_harness(tmp_path, clock, backup_error=error)
+    jobs = build_jobs_harness(tmp_path, clock, backup_outcome=outcome)
     jobs.harness.advance((hourly(clock.now()) - clock.now()).total_seconds())
     assert jobs.harness.notifier.sent[-1].title == title
     jobs.harness.advance(3600)
@@ -255,7 +264,7 @@ def test_a_failing_update_is_notified_and_the_worker_goes_on(clock: FakeClock) -
     calls: list[UpdateRequest] = []
 
     class Failing:
-        def handle(self, request: UpdateRequest) -> UpdateRun:
+        def handle(self, request: UpdateRequest) -> UpdateSummary:
             calls.append(request)
             raise RuntimeError("bug")
 
@@ -283,7 +292,7 @@ def test_an_update_hold_keeps_the_cascade_off_until_it_ends(
     harness.daemon.process_waiting()  # the hold ended: a fresh engine state, then the cascade
 
     assert harness.recreator.calls == [DEPENDENTS]
-    assert Trigger.GLUETUN_RESTARTED in jobs.portsync.triggers
+    assert SyncTrigger.GLUETUN_RESTARTED in jobs.portsync.triggers
 
 
 def test_autoheal_skips_held_services(tmp_path: Path, clock: FakeClock) -> None:
