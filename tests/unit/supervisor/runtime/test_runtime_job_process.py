@@ -9,7 +9,6 @@ import json
 import os
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -125,10 +124,8 @@ def test_an_unreadable_line_is_skipped(tmp_path: Path, caplog: pytest.LogCapture
 def test_a_child_ended_by_the_daemon_is_stopped_not_crashed(tmp_path: Path) -> None:
     process = scripted(tmp_path)
     threading.Timer(0.5, process.terminate).start()
-    started = time.monotonic()
-    with pytest.raises(JobStopped):
+    with pytest.raises(JobStopped):  # a sleep run to its end would return normally
         process.run({"steps": [["sleep", 30]]}, Recorder())
-    assert time.monotonic() - started < 10
     process.terminate()  # nothing runs: nothing happens
 
 
@@ -223,10 +220,9 @@ def test_a_stopped_port_sync_is_not_counted(
     process = JobProcess(JobName.PORTSYNC, loaded(tmp_path, config))
     job = PortSyncProcess(process, Recorder(), {}, clock, timedelta(minutes=5))
     threading.Timer(3, job.interrupt).start()  # after its imports: the wait is ended
-    started = time.monotonic()
     assert job.run(SyncTrigger.START) is None
-    assert time.monotonic() - started < 30
-    assert job.next_due() is None  # a stopped sync is no attempt
+    # a stopped sync is no attempt (a wait run to its end would have left a retry due)
+    assert job.next_due() is None
 
 
 @pytest.mark.usefixtures("child_environment")
