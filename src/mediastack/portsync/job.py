@@ -30,7 +30,7 @@ from mediastack.notify.message import Notification
 from mediastack.portsync.monitor import PortSyncMonitor
 from mediastack.portsync.outcome import Problem, SyncOutcome, SyncStatus, failed
 from mediastack.portsync.sync import ForwardedPortSource, PreferencesStore, Wait, sync_once
-from mediastack.portsync.wiring import read_credentials, supervisor_endpoints
+from mediastack.portsync.wiring import Endpoints, read_credentials, supervisor_endpoints
 from mediastack.supervisor.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -77,12 +77,19 @@ class PortSyncJob:
 
     @classmethod
     def for_supervisor(
-        cls, loaded: LoadedConfig, secrets: Mapping[str, str], *, clock: Clock, wait: Wait
+        cls,
+        loaded: LoadedConfig,
+        secrets: Mapping[str, str],
+        *,
+        clock: Clock,
+        wait: Wait,
+        endpoints: Endpoints | None = None,
     ) -> PortSyncJob:
-        """Return the job with real clients reaching gluetun and qBittorrent by service name
-        over the shared network. ``secrets`` holds the variables the config names (the
-        supervisor's environment); ``wait`` is typically the stop event's ``wait``."""
-        endpoints = supervisor_endpoints(loaded)
+        """Return the job with real clients reaching gluetun and qBittorrent at ``endpoints``
+        (default: by service name over the shared network, as from the supervisor's
+        container). ``secrets`` holds the variables the config names (the supervisor's
+        environment); ``wait`` is typically the stop event's ``wait``."""
+        endpoints = endpoints or supervisor_endpoints(loaded)
         credentials = read_credentials(loaded, secrets)
         settings = loaded.config.portsync
         return cls(

@@ -1,39 +1,21 @@
 """Holds on services being recreated by an update, as the daemon sees them.
 
-- ``DaemonHold`` is the ``updates.Maintenance`` the daemon's own update worker uses: entering
-  and leaving a hold become inbox messages (``MaintenanceStarted``/``MaintenanceEnded``), so
-  the loop, and only the loop, changes what the cascade and autoheal may touch. The inbox is
-  FIFO: the hold message is seen before any event the update's compose calls cause.
+- An update run by the daemon (in its child process) announces its hold over the child's
+  pipe; ``job_process.DaemonHandler`` turns entering and leaving it into inbox messages
+  (``MaintenanceStarted``/``MaintenanceEnded``), so the loop, and only the loop, changes what
+  the cascade and autoheal may touch. The child waits until the daemon has the hold before
+  its compose calls, so the hold is seen before any event they cause.
 - ``FileHoldWatch`` reads the hold file a ``mediastack update`` from the host writes; the
   daemon reads it (a file read, never an engine call) before acting on a gluetun event.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mediastack.supervisor.runtime.messages import Inbox, MaintenanceEnded, MaintenanceStarted
 from mediastack.updates.coordination import ActiveHold, active_hold
-
-
-class DaemonHold:
-    """Brackets an update's recreation with inbox messages (an ``updates.Maintenance``)."""
-
-    def __init__(self, inbox: Inbox) -> None:
-        self._inbox = inbox
-
-    @contextlib.contextmanager
-    def hold(self, services: Sequence[str], reason: str) -> Iterator[None]:
-        """Put ``MaintenanceStarted`` now and ``MaintenanceEnded`` on exit (even on error)."""
-        held = tuple(services)
-        self._inbox.put(MaintenanceStarted(held, reason))
-        try:
-            yield
-        finally:
-            self._inbox.put(MaintenanceEnded(held, reason))
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ class Channel:
 
 class PipeHold:
     """The ``updates.Maintenance`` of an update run here: the daemon's own hold, reached
-    through the pipes (see ``mediastack.supervisor.runtime.hold.DaemonHold``)."""
+    through the pipes (see ``mediastack.supervisor.runtime.job_process.DaemonHandler``)."""
 
     def __init__(self, channel: Channel) -> None:
         self._channel = channel
@@ -184,28 +184,17 @@ def portsync(
 def _portsync_job(loaded: LoadedConfig, secrets: Mapping[str, str]) -> PortSyncJob:
     """Return the supervisor's port sync job, on the endpoints the environment names when it
     does (``GLUETUN_URL_VARIABLE``, ``QBITTORRENT_URL_VARIABLE``)."""
-    from datetime import timedelta
-
-    from mediastack.adapters.gluetun import GluetunControlClient
-    from mediastack.adapters.qbittorrent import QbittorrentClient
     from mediastack.portsync import PortSyncJob
-    from mediastack.portsync.wiring import read_credentials, supervisor_endpoints
+    from mediastack.portsync.wiring import Endpoints, supervisor_endpoints
     from mediastack.supervisor.clock import SystemClock
 
-    endpoints = supervisor_endpoints(loaded)
-    credentials = read_credentials(loaded, secrets)
-    settings = loaded.config.portsync
-    gluetun_url = os.environ.get(GLUETUN_URL_VARIABLE) or endpoints.gluetun_url
-    qbittorrent_url = os.environ.get(QBITTORRENT_URL_VARIABLE) or endpoints.qbittorrent_url
-    return PortSyncJob(
-        GluetunControlClient(gluetun_url, credentials.gluetun_api_key),
-        QbittorrentClient(
-            qbittorrent_url, credentials.qbittorrent_username, credentials.qbittorrent_password
-        ),
-        interval=timedelta(seconds=settings.interval_seconds),
-        port_wait_seconds=settings.port_wait_seconds,
-        clock=SystemClock(),
-        wait=_stop.wait,
+    by_name = supervisor_endpoints(loaded)
+    endpoints = Endpoints(
+        gluetun_url=os.environ.get(GLUETUN_URL_VARIABLE) or by_name.gluetun_url,
+        qbittorrent_url=os.environ.get(QBITTORRENT_URL_VARIABLE) or by_name.qbittorrent_url,
+    )
+    return PortSyncJob.for_supervisor(
+        loaded, secrets, clock=SystemClock(), wait=_stop.wait, endpoints=endpoints
     )
 
 

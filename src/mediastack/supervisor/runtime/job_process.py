@@ -8,8 +8,8 @@ protocol: ``mediastack.supervisor.runtime.job_protocol``.
 - The child has its own process group: Ctrl-C in a terminal reaches the daemon alone, which
   stops its jobs in its own order (an update is given time to finish).
 - A hold the child announced and did not end (it crashed, or was killed mid-update) is ended
-  here when the child exits, as the in-process ``DaemonHold`` did in its ``finally``: the
-  cascade would otherwise ignore gluetun for good.
+  here when the child exits (as a ``finally`` would have in one process): the cascade would
+  otherwise ignore gluetun for good.
 - ``terminate`` (SIGTERM) and ``kill`` (SIGKILL) reach the running child from another thread
   (the daemon's stop). A child ended that way without a result raises ``JobStopped``, one
   that ended by itself without one ``JobCrashed``.
@@ -74,8 +74,8 @@ class MessageHandler(Protocol):
 
 
 class DaemonHandler:
-    """The daemon's answers: notifications into its queue, holds into its inbox (as
-    ``DaemonHold`` puts them for an update run in the daemon itself)."""
+    """The daemon's answers: notifications into its queue, holds into its inbox
+    (``MaintenanceStarted``/``MaintenanceEnded``, which the loop alone acts on)."""
 
     def __init__(self, notifier: Notifier, inbox: Inbox) -> None:
         self._notifier = notifier

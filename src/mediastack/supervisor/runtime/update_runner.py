@@ -7,7 +7,7 @@
 - The webhook server (its own threads) puts its requests into the same queue.
 - One thread of its own takes requests from the queue and runs ``Updater.handle`` for each:
   separate from port sync and backups because an update waits for health checks for minutes,
-  and from the compose worker because the update's recreation is held (``DaemonHold``), not
+  and from the compose worker because the update's recreation is held (``DaemonHandler``), not
   serialized with the cascade. The queue is bounded and merging, so requests cannot pile up.
 - An update that fails (engine, compose, unreadable rendered file) or crashes is logged and
   notified; the thread goes on. On stop the webhook stops first, then the update running is

@@ -155,7 +155,7 @@ def test_an_update_reports_its_summary_holds_and_notifications(tmp_path: Path) -
 
 
 def test_the_daemon_gets_an_updates_hold_as_from_its_own_update_thread(tmp_path: Path) -> None:
-    """The same inbox messages as ``DaemonHold`` puts (the daemon's tests cover what follows)."""
+    """The hold messages the loop acts on (the daemon's tests cover what follows)."""
     inbox = Inbox()
     process = update_answering(tmp_path, {"checked": 0, "registry_requests": 0, "applied": 0},
                                DaemonHandler(LogOnlyNotifier(), inbox))  # fmt: skip

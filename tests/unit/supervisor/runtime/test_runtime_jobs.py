@@ -6,6 +6,8 @@ and test_runtime_job_child."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,7 +21,8 @@ from mediastack.config.schema import Supervisor
 from mediastack.notify import Notification
 from mediastack.supervisor.clock import FakeClock
 from mediastack.supervisor.runtime.backup_runner import BackupOutcome, BackupRunner, BackupStatus
-from mediastack.supervisor.runtime.hold import DaemonHold, FileHoldWatch
+from mediastack.supervisor.runtime.hold import FileHoldWatch
+from mediastack.supervisor.runtime.job_process import DaemonHandler
 from mediastack.supervisor.runtime.jobs import SupervisorJobs
 from mediastack.supervisor.runtime.messages import Inbox
 from mediastack.supervisor.runtime.portsync_runner import PortSyncRunner, SyncTrigger
@@ -279,13 +282,23 @@ def test_a_failing_update_is_notified_and_the_worker_goes_on(clock: FakeClock) -
 # -- holds ----------------------------------------------------------------------------------
 
 
+@contextmanager
+def update_hold(harness: Harness, services: tuple[str, ...], reason: str) -> Iterator[None]:
+    """Hold ``services`` as an update child does, through the daemon's handler."""
+    handler = DaemonHandler(harness.notifier, harness.inbox)
+    handler.hold_started(services, reason)
+    try:
+        yield
+    finally:
+        handler.hold_ended(services, reason)
+
+
 def test_an_update_hold_keeps_the_cascade_off_until_it_ends(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     jobs = build_jobs_harness(tmp_path, clock)
     harness = jobs.harness
-    hold = DaemonHold(harness.inbox)
-    with hold.hold(("gluetun", *DEPENDENTS), "update of home-vpn/gluetun"):
+    with update_hold(harness, ("gluetun", *DEPENDENTS), "update of home-vpn/gluetun"):
         harness.daemon.process_waiting()
         restart_gluetun(harness)
         assert harness.recreator.calls == []
@@ -298,7 +311,7 @@ def test_an_update_hold_keeps_the_cascade_off_until_it_ends(
 def test_autoheal_skips_held_services(tmp_path: Path, clock: FakeClock) -> None:
     jobs = build_jobs_harness(tmp_path, clock)
     harness = jobs.harness
-    with DaemonHold(harness.inbox).hold(("sonarr",), "update of home-vpn/sonarr"):
+    with update_hold(harness, ("sonarr",), "update of home-vpn/sonarr"):
         harness.daemon.process_waiting()
         harness.world.set_health("sonarr", "unhealthy")
         harness.feed(harness.world.event("health_status: unhealthy", "sonarr"))
