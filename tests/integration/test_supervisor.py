@@ -21,9 +21,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from homelab import Homelab
 from standins import docker, remove_test_resources
+from test_portsync_qbittorrent import running_qbittorrent_nox
 from test_supervisor_harness import (
     DEPENDENTS,
     EngineRelay,
@@ -36,6 +38,7 @@ from test_supervisor_harness import (
     gluetun_unhealthy_file,
     has_exited,
     history,
+    inspect,
     make_small_homelab,
     recovery,
     vpn_compose,
@@ -44,12 +47,12 @@ from test_supervisor_harness import (
 )
 
 from mediastack.supervisor.actions import Outcome
+from mediastack.supervisor.runtime.job_child import GLUETUN_URL_VARIABLE, QBITTORRENT_URL_VARIABLE
 from support.ntfy_receiver import NtfyReceiver
 
 PREFIX = f"mssup{secrets.token_hex(3)}"
-"""Not ``mstest*``: other test modules remove every ``mstest*`` project before and after each
-test, and on a shared engine they may run while this module's homelab is up; and unique, as
-this module may itself run twice at once there. It removes what it made when it ends."""
+"""A prefix of its own, and unique: this module may run twice at once on a shared engine. It
+removes what it made when it ends."""
 CASCADE_TITLES = ["gluetun restarted: healing its dependents", "dependents healed"]
 
 
@@ -351,6 +354,58 @@ def test_a_restart_loop_is_paused_without_touching_the_dependents_until_resumed(
         assert_healed_into_gluetun(lab)
     finally:
         assert supervisor.stop() == 0, supervisor.log()
+
+
+def test_after_a_cascade_port_sync_gives_qbittorrent_the_new_forwarded_port(
+    lab: Homelab,
+    state_file: Path,
+    receiver: NtfyReceiver,
+    topic: str,
+) -> None:
+    """The supervisor's own port sync (a child process per run) against a real
+    qbittorrent-nox on 127.0.0.1, reaching the gluetun stand-in on the lab's network (the
+    supervisor's container reaches it by service name; a host process by its address)."""
+    gluetun_url = f"http://{network_address(containers(lab.prefix)['gluetun'])}:8000"
+    with running_qbittorrent_nox(listen_port=0) as peer:
+        environment = {
+            "MEDIASTACK_NOTIFY_URLS": receiver.url(topic),
+            GLUETUN_URL_VARIABLE: gluetun_url,
+            QBITTORRENT_URL_VARIABLE: peer.url,
+            "QBITTORRENT_PASSWORD": peer.password,
+        }
+        supervisor = SupervisorProcess(lab.config_path, state_file, environment).start()
+        try:
+            first = forwarded_port(gluetun_url)
+            wait_until(lambda: peer.preferences()["listen_port"] == first, 60, "the first sync")
+            docker("restart", "-t", "1", containers(lab.prefix)["gluetun"])
+            assert wait_for_cascades(state_file, 1)[0].outcome is Outcome.HEALED
+            second = forwarded_port(gluetun_url)
+            assert second != first  # the stand-in forwards a new port at each start
+            wait_until(lambda: peer.preferences()["listen_port"] == second, 60, "the sync after it")
+            assert "port sync (cascade_finished)" in supervisor.log()
+        finally:
+            assert supervisor.stop() == 0, supervisor.log()
+
+
+def network_address(container: str) -> str:
+    """Return the container's address on its (only) network."""
+    (network,) = inspect(container)["NetworkSettings"]["Networks"].values()
+    address: str = network["IPAddress"]
+    return address
+
+
+def forwarded_port(gluetun_url: str) -> int:
+    """Return the port gluetun forwards now, once it answers one (it may be starting)."""
+
+    def answered() -> int | None:
+        try:
+            port = httpx.get(f"{gluetun_url}/v1/portforward", timeout=2).json()["port"]
+        except (httpx.HTTPError, ValueError, KeyError):
+            return None
+        return int(port) or None
+
+    found: int = wait_until(answered, 30, "gluetun's forwarded port")
+    return found
 
 
 def python_mediastack(config: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
