@@ -1,10 +1,10 @@
-"""The supervisor's own engine client: DOCKER_HOST, the HTTP/1.1 it reads (captured answers of
-engine 20.10 in tests/fixtures/engine/http-*.txt), and the client against a stand-in engine
-on a unix socket that replays those answers and records each request."""
+"""The supervisor's own engine client: DOCKER_HOST, then the client against a stand-in engine
+on a unix socket that replays captured answers of engine 20.10 (tests/fixtures/engine/http-*.txt)
+or hand-made ones, and records each request: how it reads answers (h11 does the HTTP/1.1), and
+what it asks."""
 
 from __future__ import annotations
 
-import io
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -13,31 +13,33 @@ from pathlib import Path
 import pytest
 
 from mediastack.adapters.engine_socket import (
-    AnswerError,
     EngineEndpoint,
     SocketEngine,
     encode_filters,
     endpoint_from_environment,
     error_message,
     json_lines,
-    read_body,
-    read_head,
-    request_bytes,
 )
 from mediastack.adapters.errors import EngineError, EngineUnreachableError
 
 ENGINE_FIXTURES = Path(__file__).parents[2] / "fixtures" / "engine"
 CREATED_ID = "ac0a984ca402b9f445a71f36cb8d84bfdfcadaa526ae27840b0faf9e620d0854"
+ANSWER_TIMEOUT_SECONDS = 5.0
+"""Short, so that a client waiting for the end of a connection the stand-in keeps open fails
+fast (as unreachable) instead of hanging for the default 30 s."""
 
 
 def captured(name: str) -> bytes:
     return (ENGINE_FIXTURES / f"http-{name}.txt").read_bytes()
 
 
-def answer(raw: bytes) -> tuple[int, dict[str, str], bytes]:
-    reader = io.BytesIO(raw)
-    status, headers = read_head(reader)
-    return status, headers, b"".join(read_body(reader, status, headers))
+def chunked(*parts: bytes) -> bytes:
+    """Return an answer whose body is ``parts``, one chunk each (the first with an extension),
+    then a trailer."""
+    chunks = [b"%x;note=first\r\n%s\r\n" % (len(parts[0]), parts[0])]
+    chunks += [b"%x\r\n%s\r\n" % (len(part), part) for part in parts[1:]]
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    return head + b"".join(chunks) + b"0\r\nX-Trailer: end\r\n\r\n"
 
 
 # -- DOCKER_HOST ---------------------------------------------------------------------------------
@@ -67,70 +69,10 @@ def test_docker_host_as_the_cli_reads_it(
 def test_the_host_header() -> None:
     assert EngineEndpoint(socket_path="/s").host_header == "docker"
     assert EngineEndpoint(host="socket-proxy").host_header == "socket-proxy:2375"
+    assert EngineEndpoint(host="::1", port=2376).host_header == "[::1]:2376"
 
 
-# -- HTTP/1.1 ------------------------------------------------------------------------------------
-
-
-def test_requests_close_the_connection_and_posts_say_their_empty_body() -> None:
-    assert request_bytes("GET", "/version", "docker") == (
-        b"GET /version HTTP/1.1\r\nHost: docker\r\nUser-Agent: mediastack\r\n"
-        b"Connection: close\r\n\r\n"
-    )
-    assert b"Content-Length: 0\r\n\r\n" in request_bytes("POST", "/x/start", "docker")
-
-
-def test_an_answer_with_a_length() -> None:
-    status, headers, body = answer(captured("version"))
-    assert status == 200 and headers["api-version"] == "1.41"
-    assert b'"ApiVersion":"1.41"' in body and len(body) == int(headers["content-length"])
-
-
-def test_a_chunked_answer() -> None:
-    status, headers, body = answer(captured("inspect-created"))
-    assert status == 200 and headers["transfer-encoding"] == "chunked"
-    assert body.startswith(b'{"Id":"' + CREATED_ID.encode())
-    assert body.endswith(b"}\n")
-
-
-def test_an_error_answer_carries_the_engines_message() -> None:
-    status, _, body = answer(captured("start-not-found"))
-    assert status == 404
-    assert error_message(status, body) == "No such container: 0000000000000000nonexistent"
-    assert error_message(500, b"plain text\n") == "plain text"
-    assert error_message(502, b"") == "the engine answered 502"
-
-
-def test_an_answer_to_the_end_of_the_connection() -> None:
-    assert answer(b"HTTP/1.1 200 OK\r\n\r\n[1, 2]")[2] == b"[1, 2]"
-    assert answer(b"HTTP/1.1 204 No Content\r\nServer: x\r\n\r\n")[2] == b""
-
-
-@pytest.mark.parametrize(
-    "raw",
-    [
-        b"",  # the engine closed the connection at once
-        b"SSH-2.0-OpenSSH\r\n\r\n",
-        b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
-        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXX0\r\n\r\n",
-    ],
-)
-def test_what_is_not_http_is_refused(raw: bytes) -> None:
-    with pytest.raises(AnswerError):
-        answer(raw)
-
-
-def test_the_event_stream_yields_each_event_then_fails_where_it_was_cut() -> None:
-    reader = io.BytesIO(captured("events-stream"))
-    status, headers = read_head(reader)
-    events = json_lines(read_body(reader, status, headers))
-    created, destroyed = next(events), next(events)
-    assert (created["Action"], destroyed["Action"]) == ("create", "destroy")
-    assert created["Actor"]["Attributes"]["msfootcap"] == "1"
-    with pytest.raises(AnswerError):
-        next(events)
+# -- the event stream's lines and the filters ------------------------------------------------
 
 
 def test_json_lines_across_chunks() -> None:
@@ -147,18 +89,22 @@ def test_filters_as_the_sdk_sends_them() -> None:
     )
 
 
-# -- the client, against a stand-in engine -------------------------------------------------------
+# -- the stand-in engine -------------------------------------------------------------------------
 
 Route = Callable[[str, str], bytes]
 
 
 class StandInEngine:
-    """Answers each connection on a unix socket with ``route(method, path)``; records every
-    request line."""
+    """Answers each connection on a unix socket with ``route(method, path)``, then waits until
+    the client closes it (so the client must end each answer by its framing), or, with
+    ``keep_open=False``, closes it (which ends an answer read to the close, or cuts one).
+    Records every request's head."""
 
-    def __init__(self, path: Path, route: Route) -> None:
+    def __init__(self, path: Path, route: Route, keep_open: bool = True) -> None:
         self.requests: list[str] = []
+        self.heads: list[bytes] = []
         self._route = route
+        self._keep_open = keep_open
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._listener.bind(str(path))
         self._listener.listen(8)
@@ -178,16 +124,136 @@ class StandInEngine:
 
     def _answer(self, connection: socket.socket) -> None:
         with connection, connection.makefile("rb") as reader:
-            method, path, _ = reader.readline().decode().split(" ", 2)
-            while reader.readline() not in (b"\r\n", b""):
-                pass
+            lines = [reader.readline()]
+            while lines[-1] not in (b"\r\n", b""):
+                lines.append(reader.readline())
+            method, path, _ = lines[0].decode().split(" ", 2)
+            self.heads.append(b"".join(lines))
             self.requests.append(f"{method} {path}")
             try:
                 connection.sendall(self._route(method, path))
+                if self._keep_open:
+                    connection.recv(1)  # returns once the client has closed its end
             except OSError:
                 return
-            if path.split("?")[0].endswith("/events"):  # open until the client closes it
-                connection.recv(1)
+
+
+class StandIns:
+    """Stand-in engines that give one answer to every request; all closed after the test."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._engines: list[StandInEngine] = []
+
+    def client(
+        self,
+        answer: bytes,
+        keep_open: bool = True,
+        timeout_seconds: float = ANSWER_TIMEOUT_SECONDS,
+    ) -> SocketEngine:
+        """Return a client of a new stand-in that answers ``answer``."""
+        path = self._folder / f"engine-{len(self._engines)}.sock"
+        stand_in = StandInEngine(path, lambda method, path: answer, keep_open)
+        self._engines.append(stand_in)
+        return SocketEngine(stand_in.endpoint, "1.41", timeout_seconds)
+
+    def close(self) -> None:
+        for stand_in in self._engines:
+            stand_in.close()
+
+
+@pytest.fixture
+def answering(tmp_path: Path) -> Iterator[StandIns]:
+    stand_ins = StandIns(tmp_path)
+    try:
+        yield stand_ins
+    finally:
+        stand_ins.close()
+
+
+# -- reading answers -----------------------------------------------------------------------------
+
+
+def test_an_answer_with_a_length(answering: StandIns) -> None:
+    # What follows the Content-Length is not read: were it, the JSON would not parse.
+    client = answering.client(captured("version") + b"not part of the answer")
+    assert client.server_version() == "20.10.24+dfsg1"
+
+
+def test_a_chunked_answer(answering: StandIns) -> None:
+    client = answering.client(chunked(b'{"Vers', b'ion": "chunk', b'ed"}\n'))
+    assert client.server_version() == "chunked"
+
+
+def test_an_error_answer_carries_the_engines_message(answering: StandIns) -> None:
+    client = answering.client(captured("start-not-found"))
+    with pytest.raises(EngineError) as refused:
+        client.start("0000000000000000nonexistent")
+    assert str(refused.value) == "No such container: 0000000000000000nonexistent"
+    with pytest.raises(EngineError, match="No such container"):  # the stream's answer, too
+        client.events({"type": "container"})
+    assert error_message(500, b"plain text\n") == "plain text"
+    assert error_message(502, b"") == "the engine answered 502"
+
+
+def test_an_answer_to_the_end_of_the_connection(answering: StandIns) -> None:
+    to_the_end = b'HTTP/1.1 200 OK\r\n\r\n{"Version": "to the end"}'
+    assert answering.client(to_the_end, keep_open=False).server_version() == "to the end"
+    # A 204 has no body: nothing is awaited after its head, though the connection stays open.
+    answering.client(b"HTTP/1.1 204 No Content\r\nServer: x\r\n\r\n").restart("x", 1)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",  # the engine closed the connection at once
+        b"SSH-2.0-OpenSSH\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX-Endless: " + b"a" * 70000 + b"\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXX0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",  # no last chunk
+    ],
+)
+def test_what_is_not_http_is_refused_as_unreachable(answering: StandIns, raw: bytes) -> None:
+    with pytest.raises(EngineUnreachableError):
+        answering.client(raw, keep_open=False).server_version()
+
+
+def test_an_engine_that_never_answers_is_unreachable(answering: StandIns) -> None:
+    with pytest.raises(EngineUnreachableError, match="timed out"):
+        answering.client(b"", timeout_seconds=0.2).server_version()
+
+
+def test_the_event_stream_yields_each_event_then_fails_where_it_was_cut(
+    answering: StandIns,
+) -> None:
+    client = answering.client(captured("events-stream"), keep_open=False)
+    events = iter(client.events({"type": "container"}))
+    created, destroyed = next(events), next(events)
+    assert (created["Action"], destroyed["Action"]) == ("create", "destroy")
+    assert created["Actor"]["Attributes"]["msfootcap"] == "1"
+    with pytest.raises(EngineUnreachableError):  # the stream had no last chunk
+        next(events)
+
+
+def test_an_event_is_yielded_as_its_line_completes_and_close_ends_the_stream(
+    answering: StandIns,
+) -> None:
+    stream = captured("events-stream")
+    first_event_only = stream[: stream.index(b"\r\n292\r\n") + 2]
+    subscription = answering.client(first_event_only).events({"type": "container"})
+    # Closed from another thread soon: a client waiting for more before it yields fails here.
+    threading.Timer(0.5, subscription.close).start()
+    events = iter(subscription)
+    assert next(events)["Action"] == "create"  # while the engine sends nothing more
+    with pytest.raises(EngineUnreachableError):  # what EventStream takes as "the stream failed"
+        next(events)
+    subscription.close()  # twice: nothing happens
+
+
+# -- the client, against a stand-in engine -------------------------------------------------------
 
 
 def routes(method: str, path: str) -> bytes:
@@ -198,8 +264,6 @@ def routes(method: str, path: str) -> bytes:
         return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
     if path == f"/v1.41/containers/{CREATED_ID}/json":
         return captured("inspect-created")
-    if path.startswith("/v1.41/events"):
-        return captured("events-stream")
     if method == "POST" and path.endswith("/restart?t=10"):
         return b"HTTP/1.1 204 No Content\r\n\r\n"
     if method == "POST" and path.endswith("/start"):
@@ -211,7 +275,7 @@ def routes(method: str, path: str) -> bytes:
 def engine(tmp_path: Path) -> Iterator[tuple[SocketEngine, StandInEngine]]:
     stand_in = StandInEngine(tmp_path / "engine.sock", routes)
     try:
-        yield SocketEngine.connect(stand_in.endpoint), stand_in
+        yield SocketEngine.connect(stand_in.endpoint, ANSWER_TIMEOUT_SECONDS), stand_in
     finally:
         stand_in.close()
 
@@ -221,6 +285,18 @@ def test_it_speaks_the_engines_api_version(engine: tuple[SocketEngine, StandInEn
     assert client.api_version == "1.41"
     assert client.server_version() == "20.10.24+dfsg1"
     assert stand_in.requests == ["GET /version", "GET /v1.41/version"]
+
+
+def test_requests_close_the_connection_and_posts_say_their_empty_body(
+    engine: tuple[SocketEngine, StandInEngine],
+) -> None:
+    client, stand_in = engine
+    client.restart(CREATED_ID, 10)
+    assert stand_in.heads[0] == (
+        b"GET /version HTTP/1.1\r\nHost: docker\r\nUser-Agent: mediastack\r\n"
+        b"Connection: close\r\n\r\n"
+    )
+    assert stand_in.heads[-1].endswith(b"Connection: close\r\nContent-Length: 0\r\n\r\n")
 
 
 def test_containers_are_listed_then_inspected_and_a_gone_one_left_out(
@@ -247,18 +323,15 @@ def test_restart_and_start(engine: tuple[SocketEngine, StandInEngine]) -> None:
         client.start("0000000000000000nonexistent")
 
 
-def test_the_event_stream_ends_when_closed_from_another_thread(
+def test_the_events_request_names_its_filters(
     engine: tuple[SocketEngine, StandInEngine],
 ) -> None:
-    client, _ = engine
-    subscription = client.events({"type": "container"})
-    events = iter(subscription)
-    assert next(events)["Action"] == "create"
-    assert next(events)["Action"] == "destroy"
-    threading.Timer(0.2, subscription.close).start()
-    with pytest.raises(AnswerError):  # what EventStream takes as "the stream failed"
-        next(events)
-    subscription.close()  # twice: nothing happens
+    client, stand_in = engine
+    with pytest.raises(EngineError, match="No such container"):  # the stand-in's 404
+        client.events({"type": "container"})
+    assert stand_in.requests[-1] == (
+        "GET /v1.41/events?filters=%7B%22type%22%3A+%5B%22container%22%5D%7D"
+    )
 
 
 def test_no_engine_is_an_unreachable_engine(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ the supervisor runs. The stream is opened before the re-read, so no event falls 
 
 Nothing here polls: the thread blocks on the socket, and an idle engine costs nothing.
 
-The supervisor opens the stream through its own engine client (``SocketEventSource``, the
-standard library on the engine's socket: see ``mediastack.adapters.engine_socket`` for why
+The supervisor opens the stream through its own engine client (``SocketEventSource``: h11
+on the engine's socket; see ``mediastack.adapters.engine_socket`` for why
 not the SDK); ``DockerEventSource`` (the SDK) serves a ``DOCKER_HOST`` that client does not
 reach (TLS, ssh://).
 """

@@ -1,7 +1,7 @@
 """Autoheal's one engine write: ``docker restart`` of a container.
 
-``SocketRestarter`` goes through the supervisor's own engine client (the standard library on
-the engine's socket: see ``mediastack.adapters.engine_socket`` for why not the SDK);
+``SocketRestarter`` goes through the supervisor's own engine client (h11 on the
+engine's socket; see ``mediastack.adapters.engine_socket`` for why not the SDK);
 ``DockerRestarter`` (the SDK) serves a ``DOCKER_HOST`` that client does not reach.
 """
 

@@ -1,7 +1,7 @@
 """Building the real supervisor from the config: engine, compose, state file, notifier.
 
-The engine is reached through the supervisor's own client (``SocketEngine``: the standard
-library on the engine's socket) rather than the docker SDK, which would add about 14 MB to
+The engine is reached through the supervisor's own client (``SocketEngine``: h11 on the
+engine's socket) rather than the docker SDK, which would add about 14 MB to
 the idle daemon (issue 3: 45 MB; see ``mediastack.adapters.engine_socket``). Only a
 ``DOCKER_HOST`` that client does not reach (TLS, ssh://) makes the daemon load the SDK.
 """
