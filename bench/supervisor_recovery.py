@@ -34,7 +34,10 @@ machine; polled with httpx every 50 ms through gluetun's published ports on 127.
   answering 200 again;
 - floor: gluetun start -> healthy + the slowest dependent's own start -> healthy (its new
   container's ``start`` and ``health_status: healthy`` events, same run);
-- ratio total / floor; and mediastack against the baseline.
+- ratio total / floor; and mediastack against the baseline;
+- after the repetitions, three times, what starting the nine costs the engine alone (no
+  supervisor, gluetun healthy): prepared with ``compose up --no-start``, started through the
+  API at once; requests -> first and last ``start`` event.
 
 Writes bench/results/supervisor_recovery.json and prints a table and the command.
 
@@ -107,7 +110,9 @@ def main() -> None:
                     run = measure(lab, mode, repetition, delay, options, folder)
                     runs.append(run)
                     print(_one_line(run), flush=True)
+            starts = [engine_start_probe(lab, options.timeout) for _ in range(PROBE_REPETITIONS)]
     result = summarize(runs, options, command, time.monotonic() - started, measured_on)
+    result["engine_start_of_the_nine"] = starts_summary(starts)
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(json.dumps(result, indent=2) + "\n")
     print_table(result)
@@ -254,6 +259,46 @@ def measure(
         run["error"] = error
         lab.compose("up", "-d", "--force-recreate", "--no-deps", *DEPENDENTS)
     return run
+
+
+PROBE_REPETITIONS = 3
+
+
+def engine_start_probe(lab: Lab, timeout: float) -> dict[str, float]:
+    """What starting the nine costs the engine by itself, with gluetun healthy and no
+    supervisor: prepare them (``compose up --no-start --force-recreate --no-deps``), then
+    start all nine through the API at once; return seconds from the requests to the last
+    answer, and from the requests to the first and last ``start`` event (engine clock)."""
+    from mediastack.adapters.engine_socket import SocketEngine, endpoint_from_environment
+
+    endpoint = endpoint_from_environment({})
+    assert endpoint is not None
+    engine = SocketEngine.connect(endpoint)
+    lab.compose("up", "--no-start", "--force-recreate", "--no-deps", *DEPENDENTS)
+    label = {"label": [f"com.docker.compose.project={lab.project}"]}
+    created = [c.id for c in engine.inspect_containers(label) if c.status == "created"]
+    recorder = EventRecorder.for_project(lab.project)
+    issued = time.time()
+    threads = [threading.Thread(target=engine.start, args=(i,)) for i in created]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    answered = time.time()
+    wait_until(lambda: settled(lab), timeout, "the lab settled after the probe")
+    events = recorder.stop()
+    starts = [event_time(e) for e in events if e["Action"] == "start" and e["id"] in created]
+    return {
+        "containers": len(created),
+        "requests_to_last_answer": round(answered - issued, 3),
+        "requests_to_first_start_event": round(min(starts) - issued, 3),
+        "requests_to_last_start_event": round(max(starts) - issued, 3),
+    }
+
+
+def starts_summary(probes: list[dict[str, float]]) -> dict[str, Any]:
+    names = ("requests_to_first_start_event", "requests_to_last_start_event")
+    return {"runs": probes, "medians": {name: median(p[name] for p in probes) for name in names}}
 
 
 def _gluetun_start(events: list[dict[str, Any]], issued: float) -> float | None:
@@ -588,6 +633,10 @@ def print_table(result: dict[str, Any]) -> None:
           f"{comparison['median_total_mediastack_over_baseline']}; "
           f"median of paired ratios: "
           f"{comparison['median_of_paired_total_ratios_mediastack_over_baseline']}")  # fmt: skip
+    probe = result["engine_start_of_the_nine"]["medians"]
+    print(f"the engine alone, the nine prepared containers started at once: start events "
+          f"{probe['requests_to_first_start_event']}-{probe['requests_to_last_start_event']} s "
+          f"after the requests (medians of {PROBE_REPETITIONS})")  # fmt: skip
     for name, goal in result["goals"].items():
         verdict = {True: "met", False: "NOT met", None: "unknown"}[goal["met"]]
         print(f"goal {name}: {verdict} (median {goal['median']})")
