@@ -3,8 +3,9 @@
 The notifier is the notification queue of :mod:`mediastack.notify` (Apprise, retried, never
 blocking healing) when Apprise URLs are configured, else one that only logs. The URLs live in
 the variable ``notifications.urls_variable`` names: from the process environment (the
-supervisor's container), else from the .env file next to mediastack.yaml. Apprise itself is
-imported only when the first message is sent.
+supervisor's container), else from the .env file next to mediastack.yaml. Each send runs in a
+short-lived child process (``mediastack.notify.child``), so Apprise never stays loaded in the
+daemon.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import os
 from typing import Protocol
 
 from mediastack.config import LoadedConfig
-from mediastack.notify import Notification, NotificationQueue, NotificationSender, parse_url_list
+from mediastack.notify import Notification, NotificationQueue, parse_url_list
+from mediastack.notify.child import ChildSender
 from mediastack.render.environment import is_placeholder, read_secrets
 from mediastack.supervisor.actions import Notify, Stage
 
@@ -97,7 +99,7 @@ def build_notifier(loaded: LoadedConfig) -> Notifier:
         return LogOnlyNotifier()
     settings = loaded.config.notifications
     return NotificationQueue(
-        NotificationSender(urls),
+        ChildSender(urls),
         capacity=settings.queue_size,
         max_attempts=settings.max_attempts,
         minimum_priority=settings.minimum_priority,

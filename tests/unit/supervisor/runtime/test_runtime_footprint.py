@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import mediastack
+from support.ntfy_receiver import NtfyReceiver
 
 SOURCE_ROOT = Path(mediastack.__file__).resolve().parents[1]
 NEVER_IN_THE_DAEMON = (
@@ -32,7 +33,7 @@ NEVER_IN_THE_DAEMON = (
     "httpx",  # the jobs' clients: each job run is a child process
     "httpcore",
     "qbittorrentapi",
-    "apprise",  # loaded with the first notification sent
+    "apprise",  # each notification is sent by a child process
     "zstandard",
     "mediastack.cli.app",
     "mediastack.portsync",
@@ -131,3 +132,43 @@ def test_the_job_child_module_itself_is_light(module: str) -> None:
     )
     modules = json.loads(completed.stdout)
     assert not [name for name in ("httpx", "qbittorrentapi", "docker") if name in modules]
+
+
+SEND_ONE_NOTIFICATION = BUILD_THE_DAEMON.replace(
+    "jobs = supervision.daemon._parts.jobs\n",
+    textwrap.dedent(
+        """
+        from mediastack.notify import Notification
+
+        notifier = supervision.daemon._parts.notifier
+        notifier.put(Notification("gluetun restarted", "healing its dependents"))
+        notifier.close(60)
+        jobs = supervision.daemon._parts.jobs
+        """
+    ),
+)
+
+
+def test_a_notification_sent_leaves_apprise_out_of_the_daemon(tmp_path: Path) -> None:
+    """After its first notification the daemon still holds no Apprise (its child sent it)."""
+    assert SEND_ONE_NOTIFICATION != BUILD_THE_DAEMON
+    (tmp_path / "mediastack.yaml").write_text("name: home\n")
+    with NtfyReceiver() as receiver:
+        environment = {
+            **os.environ,
+            "PYTHONPATH": str(SOURCE_ROOT),
+            "MEDIASTACK_NOTIFY_URLS": receiver.url("alerts"),
+        }
+        completed = subprocess.run(
+            [sys.executable, "-c", SEND_ONE_NOTIFICATION, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=environment,
+            check=False,
+        )
+        assert completed.returncode == 0, completed.stderr
+        [message] = receiver.wait_for(1, 30)
+    assert message.title == "gluetun restarted"
+    modules = json.loads(completed.stdout.splitlines()[-1])["modules"]
+    assert loaded(modules, "apprise") == [] and loaded(modules, "requests") == []
