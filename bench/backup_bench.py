@@ -199,6 +199,7 @@ def main() -> None:
         generated = round(time.perf_counter() - started, 1)
         os.sync()
         facts = tree_facts(root)
+        load_before = [round(x, 2) for x in os.getloadavg()]
         results = benchmark(root, options.repetitions)
     finally:
         for connection in connections:
@@ -210,6 +211,7 @@ def main() -> None:
         "shape": {"files": shape.files, "database_megabytes": shape.database_megabytes,
                   "generated_seconds": generated, **{f"tree_{k}": v for k, v in facts.items()}},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "load_average_before": load_before,
                     "load_average_after": [round(x, 2) for x in os.getloadavg()],
                     "tar": subprocess.run(["tar", "--version"], capture_output=True,
                                           text=True).stdout.splitlines()[0],

@@ -11,10 +11,12 @@ What callers use (the CLI, and the supervisor for scheduled backups):
 - ``plan_backup``, ``verify_backup``, ``list_backups``, ``prune_backups``, ``restore_backup``.
 
 Layout: pure decisions (``selection``, ``retention``, ``naming``, ``manifest``, ``schedule``,
-``restore.plan_restore``) apart from what touches files (``scan``, ``archive_writer``,
+``tar_stream``, ``restore.plan_restore``) apart from what touches files (``scan``,
+``archive_writer`` with its worker processes: ``worker_pool``, ``archive_pieces``;
 ``archive_reader``, ``verify``, ``catalog``) and what runs it all (``run``, ``restore``).
-An archive is a plain ``tar --zstd`` file: ``apps/<app>/...``, ``mediastack/mediastack.yaml``,
-``mediastack/.env`` and, last, the manifest ``mediastack-backup.json``.
+An archive is a plain ``tar --zstd`` file (many zstd frames, one stream): ``apps/<app>/...``,
+``mediastack/mediastack.yaml``, ``mediastack/.env`` in any order and, last, the manifest
+``mediastack-backup.json``.
 """
 
 from mediastack.backup.catalog import ArchiveInfo

@@ -1,74 +1,91 @@
-"""Write one archive atomically: a zstd-compressed tar of a ``BackupPlan`` plus its manifest.
+"""Write one archive atomically: a zstd-compressed tar of what a ``Walk`` finds, plus its manifest.
 
-Control flow: database copies start in a background thread (online backup API, into a hidden
-work folder beside the archive) -> every other entry is read and streamed into the tar under a
-hidden ``.partial`` name, hashed on the way -> the database copies follow -> the manifest is
-the last member -> zstd frame closed, file fsynced, renamed to its final name, folder fsynced.
-On any failure the partial file and the work folder are removed and nothing else is touched,
-so no file that looks like a complete archive is ever left behind.
-
-Small files are read whole into memory (one read, so a file an app rewrites is archived as
-one version of it); larger ones are first copied into the work folder, so the size in their
-tar header is the size of what is archived.
+Control flow: the walk of the folders is spread over worker processes (``worker_pool``), a
+few folders per job: each job lists its folders, reads, hashes and compresses what is in them
+and appends it to a hidden ``.partial`` file (``archive_pieces``), and hands back the
+sub-folders it found, for later jobs; a database goes to a worker as soon as it is found, to
+be copied through SQLite's online backup API and appended in turn -> once every job is done,
+the manifest is appended as the last member -> file fsynced, renamed to its final name, folder
+fsynced. On any failure the partial file and the work folder (copies of databases and large
+files) are removed and nothing else is touched, so no file that looks like a complete archive
+is ever left behind.
 """
 
 from __future__ import annotations
 
-import errno
-import hashlib
+import contextlib
 import os
 import shutil
-import sqlite3
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import closing
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import IO, BinaryIO, cast
-
-import zstandard
+from typing import TypeVar
 
 from mediastack import __version__
-from mediastack.backup.background import in_background
-from mediastack.backup.databases import snapshot
-from mediastack.backup.errors import BackupError
-from mediastack.backup.manifest import (
-    APPS_PREFIX,
-    MANIFEST_NAME,
-    EntryKind,
-    Manifest,
-    ManifestEntry,
+from mediastack.backup.archive_pieces import (
+    Archived,
+    CopyJob,
+    Piece,
+    Target,
+    WalkJob,
+    append_frames,
+    build_copy,
+    build_walk,
+    compress_frame,
+    destination_error,
 )
+from mediastack.backup.errors import BackupError
+from mediastack.backup.manifest import MANIFEST_NAME, Manifest
 from mediastack.backup.naming import partial_path, work_folder
-from mediastack.backup.scan import PlannedEntry, Walk, unreadable, vanished
-from mediastack.backup.tar_stream import DIRECTORY, SYMLINK, TarWriter
+from mediastack.backup.scan import Folder, PlannedEntry, Walk
+from mediastack.backup.selection import ExcludeRules
+from mediastack.backup.tar_stream import END_OF_ARCHIVE, REGULAR, header, padding
 
-IN_MEMORY_LIMIT = 8 * 1024 * 1024
-CHUNK_SIZE = 1024 * 1024
-DISK_FULL_FIX = "free space on the backups disk (or lower backups.keep_*), then run it again"
+WRITEBACK_BYTES = 64 * 1024 * 1024
+# Folders per walk job: enough that a job's work outweighs handing it over, few enough that
+# every worker has jobs. Early on, when few folders are known, jobs take fewer.
+FOLDERS_PER_JOB = 128
+JOBS_PER_WORKER = 2  # in the pool at a time: one running, one ready
 Advance = Callable[[int], None]
+Result = TypeVar("Result")
 
 
 @dataclass(frozen=True)
 class WriteOptions:
-    """How to write: whose archive, made when, zstd level and compression threads (0: the
-    calling thread compresses; N: N worker threads)."""
+    """How to write: whose archive, made when, zstd level, and how many worker processes."""
 
     instance: str
     created: datetime
     level: int = 3
-    threads: int = 2
+    workers: int = 2
 
 
 @dataclass(frozen=True)
 class WrittenArchive:
-    """A complete archive in its final place."""
+    """A complete archive in its final place: its size, how many files (databases included)
+    and databases it holds, their bytes, and the manifest's warnings."""
 
     path: Path
-    manifest: Manifest
     size_bytes: int
+    files: int
+    databases: int
+    source_bytes: int
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Totals:
+    """What the archive holds, for ``WrittenArchive``."""
+
+    files: int
+    databases: int
+    source_bytes: int
+    warnings: tuple[str, ...]
 
 
 class ArchiveWriteError(Exception):
@@ -80,109 +97,90 @@ class ArchiveWriteError(Exception):
 
 
 def write_archive(
-    walk: Walk, destination: Path, options: WriteOptions, advance: Advance | None = None
+    walk: Walk,
+    destination: Path,
+    options: WriteOptions,
+    pool: Executor,
+    advance: Advance | None = None,
 ) -> WrittenArchive:
-    """Write what ``walk`` finds (walked in a background thread meanwhile) as the archive
-    ``destination`` (which must not exist) and return it. ``advance`` is called with the
-    bytes of each entry once it is archived. Raise BackupError when a source cannot be read,
-    a database cannot be copied or the backups folder cannot be written; then neither the
-    partial archive nor the work folder is left."""
+    """Write what ``walk`` finds as the archive ``destination`` (which must not exist), with
+    the ``options.workers`` processes of ``pool`` (``worker_pool``), and return it.
+    ``advance`` is called with the bytes of the entries archived, as they are.
+    Raise BackupError when a source cannot be read, a database cannot be copied or the
+    backups folder cannot be written; then neither the partial archive nor the work folder is
+    left."""
     temporary = partial_path(destination)
     work = work_folder(destination)
     try:
         work.mkdir(mode=0o700)
-        with _Snapshots(work, destination) as snapshots:
-            walk.on_database = snapshots.submit
-            manifest = _write(temporary, walk, options, _Sources(snapshots, work), advance)
+        written = _write(temporary, walk, options, work, destination, pool, advance)
         _publish(temporary, destination)
     except ArchiveWriteError as error:
         raise destination_error(destination, error.cause) from None
     except OSError as error:  # the work folder itself
         raise destination_error(destination, error) from None
+    except BrokenProcessPool:
+        raise BackupError(
+            "a worker process of the backup stopped unexpectedly (killed, or out of memory); "
+            f"{destination.name} was not written",
+            "check the system log (dmesg) for what stopped it, then run the backup again",
+        ) from None
     finally:
         temporary.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
-    return WrittenArchive(destination, manifest, destination.stat().st_size)
-
-
-def destination_error(destination: Path, error: OSError) -> BackupError:
-    """Return the error for a backups folder that cannot take the archive."""
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return BackupError(
-            f"the backups folder {destination.parent} is full: {destination.name} was not "
-            "written (nothing older was touched)",
-            DISK_FULL_FIX,
-        )
-    return BackupError(
-        f"cannot write {destination.name} in {destination.parent}: {error.strerror or error}",
-        "check that the backups folder exists, is writable and is on a mounted disk",
+    return WrittenArchive(
+        destination, destination.stat().st_size, written.files, written.databases,
+        written.source_bytes, written.warnings,
     )
 
 
 def _write(
-    temporary: Path, walk: Walk, options: WriteOptions, sources: _Sources, advance: Advance | None
-) -> Manifest:
-    descriptor = _create_exclusive(temporary)
-    with os.fdopen(descriptor, "wb") as raw:
-        compressor = zstandard.ZstdCompressor(
-            level=options.level, threads=options.threads, write_checksum=True
-        )
-        sink = cast(IO[bytes], _GuardedSink(raw))  # it only needs write() and flush()
-        with compressor.stream_writer(sink, closefd=False) as compressed:
-            builder = _Builder(TarWriter(compressed), sources)
-            databases = _add_walked(builder, walk, advance)
-            for entry in databases:  # last: their copies were taken meanwhile
-                builder.add(entry)
-                if advance is not None:
-                    advance(entry.size)
-            manifest = _manifest(walk, options, builder)
-            builder.add_manifest(manifest, options.created)
-        _guarded(raw.flush)
-        _guarded(lambda: os.fsync(raw.fileno()))
-    return manifest
+    temporary: Path, walk: Walk, options: WriteOptions, work: Path, destination: Path,
+    pool: Executor, advance: Advance | None,
+) -> _Totals:
+    target = Target(temporary, destination, work)
+    with _ArchiveFile(target) as archive, _stopping(pool):
+        entries, folders = walk.start()
+        jobs = _Jobs(target, options.level, walk.rules, walk.protected)
+        assembler = _Assembler(pool, archive, jobs, options.workers, advance)
+        assembler.run(entries, folders)
+        manifest = _manifest(walk, options, assembler)
+        append_frames(target, _last_frame(manifest, assembler.manifest_parts, options))
+        archive.sync()
+    return assembler.totals(manifest.warnings)
 
 
-def _add_walked(builder: _Builder, walk: Walk, advance: Advance | None) -> list[PlannedEntry]:
-    """Archive every entry the walk yields but the databases; return those."""
-    databases: list[PlannedEntry] = []
-    with closing(in_background(walk.batches())) as batches:  # stops the walk on any error
-        for batch in batches:
-            _add_batch(builder, batch, databases, advance)
-    return databases
-
-
-def _add_batch(
-    builder: _Builder,
-    batch: list[PlannedEntry],
-    databases: list[PlannedEntry],
-    advance: Advance | None,
-) -> None:
-    for entry in batch:
-        if entry.kind is EntryKind.DATABASE:
-            databases.append(entry)
-            continue
-        builder.add(entry)
-        if advance is not None:
-            advance(entry.size)
-
-
-def _create_exclusive(path: Path) -> int:
-    try:
-        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    except OSError as error:
-        raise ArchiveWriteError(error) from None
-
-
-def _manifest(walk: Walk, options: WriteOptions, builder: _Builder) -> Manifest:
+def _manifest(walk: Walk, options: WriteOptions, assembler: _Assembler) -> Manifest:
+    """Return the manifest but its entries (the workers encoded those)."""
     return Manifest(
         instance=options.instance,
         created=options.created.astimezone(UTC).isoformat(),
         mediastack_version=__version__,
         apps=tuple(walk.apps),
-        entries=tuple(builder.entries),
-        excluded=tuple(walk.excluded),
-        warnings=(*walk.warnings, *builder.warnings),
+        entries=(),
+        excluded=(*walk.findings.excluded, *assembler.excluded),
+        warnings=(*walk.findings.warnings, *assembler.warnings),
     )
+
+
+def _last_frame(manifest: Manifest, entries: list[str], options: WriteOptions) -> bytes:
+    """Return the manifest member (with ``entries``, encoded) and the end of the tar, as the
+    archive's last frame."""
+    data = manifest.to_bytes(entries)
+    mtime = int(options.created.timestamp())
+    member = header(MANIFEST_NAME, REGULAR, len(data), 0o600, 0, 0, mtime)
+    return compress_frame(member + data + padding(len(data)) + END_OF_ARCHIVE, options.level)
+
+
+@contextmanager
+def _stopping(pool: Executor) -> Iterator[None]:
+    """On a failure, cancel the jobs not started and wait for the running ones, so none
+    still writes in the work folder when it is removed."""
+    try:
+        yield
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
 
 
 def _publish(temporary: Path, destination: Path) -> None:
@@ -198,214 +196,132 @@ def _publish(temporary: Path, destination: Path) -> None:
         raise ArchiveWriteError(error) from None
 
 
-class _GuardedSink:
-    """The archive file, with its write errors told apart from the sources' read errors."""
+class _ArchiveFile:
+    """The partial archive, new (mode 0600); the workers append to it. Every
+    WRITEBACK_BYTES it grows, the kernel is asked to start writing it to disk, so the final
+    fsync (tar never does one; a published archive must be durable) waits only for the last
+    part rather than for the whole archive at the end."""
 
-    def __init__(self, raw: BinaryIO) -> None:
-        self._raw = raw
+    def __init__(self, target: Target) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        self._descriptor = _guarded(lambda: os.open(target.partial, flags, 0o600))
+        self._written_back = 0
 
-    def write(self, data: bytes, /) -> int:
-        try:
-            return self._raw.write(data)
-        except OSError as error:
-            raise ArchiveWriteError(error) from None
-
-    def flush(self) -> None:
-        _guarded(self._raw.flush)
-
-
-def _guarded(action: Callable[[], object]) -> None:
-    try:
-        action()
-    except OSError as error:
-        raise ArchiveWriteError(error) from None
-
-
-class _Snapshots:
-    """Database copies taken in one background thread, in the order they are found, while
-    the main thread archives the other files."""
-
-    def __init__(self, work: Path, archive: Path) -> None:
-        self._work = work
-        self._archive = archive
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-backup")
-        self._futures: dict[str, Future[Path]] = {}
-
-    def __enter__(self) -> _Snapshots:
+    def __enter__(self) -> _ArchiveFile:
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def __exit__(self, *_: object) -> None:
+        os.close(self._descriptor)
 
-    def submit(self, entry: PlannedEntry) -> None:
-        """Start copying the database of ``entry`` (callable from any thread)."""
-        copy = self._work / f"{len(self._futures)}.db"
-        self._futures[entry.archive_path] = self._pool.submit(
-            _copy_database, entry, copy, self._archive
-        )
+    def start_writeback(self) -> None:
+        """Start writing what was appended to disk, once there is enough of it."""
+        size = _guarded(lambda: os.fstat(self._descriptor).st_size)
+        if size - self._written_back >= WRITEBACK_BYTES:
+            with contextlib.suppress(OSError):  # only advice: the final fsync writes anyway
+                os.posix_fadvise(
+                    self._descriptor, self._written_back, size - self._written_back,
+                    os.POSIX_FADV_DONTNEED,
+                )
+            self._written_back = size
 
-    def copy_of(self, entry: PlannedEntry) -> Path:
-        """Wait for the copy of ``entry``; return its path; raise its BackupError."""
-        return self._futures[entry.archive_path].result()
+    def sync(self) -> None:
+        _guarded(lambda: os.fsync(self._descriptor))
 
 
-def _copy_database(entry: PlannedEntry, destination: Path, archive: Path) -> Path:
-    """Copy the database of ``entry`` to ``destination`` (in the work folder beside
-    ``archive``); raise BackupError naming what failed."""
-    source = Path(entry.source)
+def _guarded(action: Callable[[], Result]) -> Result:
     try:
-        snapshot(source, destination)
-    except sqlite3.Error as error:
-        raise _database_error(source, archive, error) from None
+        return action()
     except OSError as error:
-        raise destination_error(archive, error) from None
-    return destination
-
-
-def _database_error(source: Path, archive: Path, error: sqlite3.Error) -> BackupError:
-    if "disk is full" in str(error) or "disk I/O error" in str(error):
-        return destination_error(archive, OSError(errno.ENOSPC, str(error)))
-    if not source.exists():
-        return BackupError(f"the database {source} vanished while it was being backed up")
-    return BackupError(
-        f"cannot take a consistent copy of the database {source}: {error}",
-        "check the database with `sqlite3 FILE 'PRAGMA integrity_check'`; if the app keeps "
-        "it locked for long, run the backup again",
-    )
+        raise ArchiveWriteError(error) from None
 
 
 @dataclass(frozen=True)
-class _Sources:
-    snapshots: _Snapshots
-    work: Path
+class _Jobs:
+    """Makes the workers' jobs: where they append, and how they walk and compress."""
+
+    target: Target
+    level: int
+    rules: Mapping[str, ExcludeRules]
+    protected: frozenset[str]
+
+    def walk(self, entries: list[PlannedEntry], folders: list[Folder]) -> WalkJob:
+        return WalkJob(
+            tuple(entries), tuple(folders), self.rules, self.protected, self.target, self.level
+        )
+
+    def copy(self, entry: PlannedEntry, number: int) -> CopyJob:
+        return CopyJob(entry, number, self.target, self.level)
 
 
-class _Builder:
-    """Adds entries to the tar and collects their manifest entries."""
+class _Assembler:
+    """Hands the walk to the workers, a few folders per job, and takes in what each job
+    appended as it finishes: the sub-folders it found (for later jobs), the databases and
+    large files (for copy jobs, started at once), its manifest entries and warnings.
 
-    def __init__(self, tar: TarWriter, sources: _Sources) -> None:
-        self._tar = tar
-        self._sources = sources
-        self._spill = sources.work / "file"
-        self.entries: list[ManifestEntry] = []
+    Only a few walk jobs are in the pool at a time, so a copy goes to the next free worker
+    instead of after every walk job made so far: a database's copy is the longest job."""
+
+    def __init__(
+        self,
+        pool: Executor,
+        archive: _ArchiveFile,
+        jobs: _Jobs,
+        workers: int,
+        advance: Advance | None,
+    ) -> None:
+        self._pool = pool
+        self._archive = archive
+        self._jobs = jobs
+        self._walk_limit = workers * JOBS_PER_WORKER
+        self._advance = advance
+        self._pending: deque[Folder] = deque()
+        self._walks: set[Future[Piece]] = set()
+        self._copies: set[Future[Piece]] = set()
+        self._copies_made = 0
+        self._archived: list[Archived] = []
+        self.excluded: list[str] = []
         self.warnings: list[str] = []
 
-    def add(self, entry: PlannedEntry) -> None:
-        """Archive one planned entry. A file or link deleted since the walk is left out with
-        a warning (the app removed it); a whole app folder gone, or any other read error,
-        raises BackupError."""
-        try:
-            added = self._add_by_kind(entry)
-        except FileNotFoundError:
-            root = _app_root(entry)
-            if root is not None and not os.path.isdir(root):
-                raise vanished(Path(root)) from None
-            self.warnings.append(f"{entry.source}: deleted while the backup ran, left out")
-            return
-        except OSError as error:
-            raise unreadable(Path(entry.source), error) from None
-        self.entries.append(added)
+    def run(self, entries: list[PlannedEntry], folders: list[Folder]) -> None:
+        """Archive ``entries`` and everything in ``folders``, all the way down."""
+        self._walks.add(self._pool.submit(build_walk, self._jobs.walk(entries, folders)))
+        while self._walks or self._copies:
+            done, _ = wait(self._walks | self._copies, return_when=FIRST_COMPLETED)
+            for future in done:
+                self._walks.discard(future)
+                self._copies.discard(future)
+                self._take(future.result())
+            while self._pending and len(self._walks) < self._walk_limit:
+                job = self._jobs.walk([], self._next_folders())
+                self._walks.add(self._pool.submit(build_walk, job))
+            self._archive.start_writeback()
 
-    def _add_by_kind(self, entry: PlannedEntry) -> ManifestEntry:
-        path, kind = entry.archive_path, entry.kind
-        if kind is EntryKind.FILE:
-            size, digest = self._add_regular(entry)
-            return ManifestEntry(path, kind, size, digest)
-        if kind is EntryKind.DIRECTORY:
-            self._tar.add_entry(path, DIRECTORY, entry.mode, entry.uid, entry.gid, entry.mtime)
-            return ManifestEntry(path, kind)
-        if kind is EntryKind.SYMLINK:
-            target = os.readlink(entry.source)
-            self._tar.add_entry(
-                path, SYMLINK, entry.mode, entry.uid, entry.gid, entry.mtime, target
-            )
-            return ManifestEntry(path, kind, target=target)
-        size, digest = self._add_copy(entry, self._sources.snapshots.copy_of(entry))
-        return ManifestEntry(path, kind, size, digest)
+    @property
+    def manifest_parts(self) -> list[str]:
+        """The manifest entries of everything appended, encoded."""
+        return [archived.manifest_part for archived in self._archived]
 
-    def _add_regular(self, entry: PlannedEntry) -> tuple[int, str]:
-        data = _capture(entry, self._spill)
-        if isinstance(data, bytes):
-            self._tar.add_file(
-                entry.archive_path, data, entry.mode, entry.uid, entry.gid, entry.mtime
-            )
-            return len(data), hashlib.sha256(data).hexdigest()
-        try:
-            return self._add_copy(entry, data)
-        finally:
-            self._spill.unlink(missing_ok=True)
+    def totals(self, warnings: tuple[str, ...]) -> _Totals:
+        return _Totals(
+            files=sum(archived.files for archived in self._archived),
+            databases=sum(archived.databases for archived in self._archived),
+            source_bytes=sum(archived.source_bytes for archived in self._archived),
+            warnings=warnings,
+        )
 
-    def _add_copy(self, entry: PlannedEntry, copy: Path) -> tuple[int, str]:
-        """Stream one of our own copies (work folder) into the tar; return size and hash."""
-        digest = hashlib.sha256()
-        try:
-            handle = copy.open("rb")
-        except OSError as error:
-            raise ArchiveWriteError(error) from None
-        with handle:
-            size = os.fstat(handle.fileno()).st_size
-            self._tar.begin_file(
-                entry.archive_path, size, entry.mode, entry.uid, entry.gid, entry.mtime
-            )
-            while chunk := handle.read(CHUNK_SIZE):
-                digest.update(chunk)
-                self._tar.add_data(chunk)
-        self._tar.end_member(size)
-        return size, digest.hexdigest()
+    def _next_folders(self) -> list[Folder]:
+        share = -(-len(self._pending) // self._walk_limit)  # rounded up
+        count = min(FOLDERS_PER_JOB, share)
+        return [self._pending.popleft() for _ in range(count)]
 
-    def add_manifest(self, manifest: Manifest, created: datetime) -> None:
-        mtime = int(created.timestamp())
-        self._tar.add_file(MANIFEST_NAME, manifest.to_bytes(), 0o600, 0, 0, mtime)
-        self._tar.close()
-
-
-def _app_root(entry: PlannedEntry) -> str | None:
-    """Return the folder of the app ``entry`` belongs to (None for mediastack's settings)."""
-    if not entry.archive_path.startswith(APPS_PREFIX):
-        return None
-    below = entry.archive_path[len(APPS_PREFIX) :].partition("/")[2]
-    return entry.source[: len(entry.source) - len(below) - 1] if below else entry.source
-
-
-def _capture(entry: PlannedEntry, spill: Path) -> bytes | Path:
-    """Read the file of ``entry``: its bytes when it is small, else a copy at ``spill``."""
-    descriptor = os.open(entry.source, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-    try:
-        chunks: list[bytes] = []
-        total = 0
-        request = min(entry.size, IN_MEMORY_LIMIT) + 1
-        while total <= IN_MEMORY_LIMIT:
-            chunk = os.read(descriptor, request)
-            chunks.append(chunk)
-            total += len(chunk)
-            if len(chunk) < request:  # a regular file reads short only at its end
-                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-            request = CHUNK_SIZE
-        _spill(descriptor, chunks, spill)
-        return spill
-    finally:
-        os.close(descriptor)
-
-
-def _spill(descriptor: int, head: list[bytes], spill: Path) -> None:
-    """Copy the rest of the open source file, after the bytes read already, to ``spill``."""
-    try:
-        out = spill.open("wb")
-    except OSError as error:
-        raise ArchiveWriteError(error) from None
-    with out:
-        _write_to(out, b"".join(head))
-        while chunk := os.read(descriptor, CHUNK_SIZE):
-            _write_to(out, chunk)
-
-
-def _write_to(out: BinaryIO, data: bytes) -> None:
-    try:
-        out.write(data)
-    except OSError as error:
-        raise ArchiveWriteError(error) from None
+    def _take(self, piece: Piece) -> None:
+        self._archived.append(piece.archived)
+        self.excluded += piece.excluded
+        self.warnings += piece.warnings
+        self._pending += piece.below
+        for entry in piece.copies:
+            job = self._jobs.copy(entry, self._copies_made)
+            self._copies.add(self._pool.submit(build_copy, job))
+            self._copies_made += 1
+        if self._advance is not None:
+            self._advance(piece.archived.source_bytes)

@@ -16,6 +16,11 @@ class BackupError(Exception):
         self.message = message
         self.fix = fix
 
+    def __reduce__(self) -> tuple[type[BackupError], tuple[str, str | None]]:
+        # Raised in the worker processes that build the archive and sent back pickled: keep
+        # the fix too (by default only the constructor's first argument would travel).
+        return type(self), (self.message, self.fix)
+
 
 class BackupBusyError(BackupError):
     """Another backup, prune or restore holds the backups folder's lock."""

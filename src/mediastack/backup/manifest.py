@@ -18,15 +18,17 @@ MANIFEST_NAME = "mediastack-backup.json"
 FORMAT = "mediastack-backup/1"
 APPS_PREFIX = "apps/"
 SETTINGS_PREFIX = "mediastack/"
+DIRECTORY_KIND = "directory"
+SYMLINK_KIND = "symlink"
 
 
 class EntryKind(StrEnum):
     """What one archive member is."""
 
-    DIRECTORY = "directory"
+    DIRECTORY = DIRECTORY_KIND
     FILE = "file"
     DATABASE = "database"  # an SQLite database, copied through the online backup API
-    SYMLINK = "symlink"
+    SYMLINK = SYMLINK_KIND
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +50,32 @@ class ManifestEntry:
         return self.path[len(APPS_PREFIX) :].split("/", 1)[0]
 
     def as_json(self) -> list[Any]:
-        """Return the compact JSON form: ``[path, kind, size, sha256]`` for files and
-        databases, ``[path, "symlink", target]``, ``[path, "directory"]``."""
-        if self.kind is EntryKind.DIRECTORY:
-            return [self.path, self.kind.value]
-        if self.kind is EntryKind.SYMLINK:
-            return [self.path, self.kind.value, self.target]
-        return [self.path, self.kind.value, self.size, self.sha256]
+        """Return the compact JSON form (see ``entry_json``)."""
+        return entry_json(self.path, self.kind, self.size, self.sha256, self.target)
+
+
+def entry_json(
+    path: str, kind: EntryKind, size: int = 0, sha256: str = "", target: str = ""
+) -> list[Any]:
+    """Return an entry's compact JSON form: ``[path, kind, size, sha256]`` for files and
+    databases, ``[path, "symlink", target]``, ``[path, "directory"]``."""
+    if kind is EntryKind.DIRECTORY:
+        return [path, DIRECTORY_KIND]
+    if kind is EntryKind.SYMLINK:
+        return [path, SYMLINK_KIND, target]
+    return [path, str(kind), size, sha256]
+
+
+def encode_entries(entries: list[list[Any]]) -> str:
+    """Given entries in their JSON form (``entry_json``), return them encoded and
+    comma-separated, without the list's brackets: a part of a manifest's entry list. The
+    archive writer's worker processes each encode the entries they archived, and
+    ``Manifest.to_bytes`` joins the parts."""
+    return _encode(entries)[1:-1]
+
+
+def _encode(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -82,8 +103,9 @@ class Manifest:
     def total_bytes(self) -> int:
         return sum(entry.size for entry in self.entries)
 
-    def to_bytes(self) -> bytes:
-        """Return the manifest as compact UTF-8 JSON."""
+    def to_bytes(self, encoded_entries: Sequence[str] = ()) -> bytes:
+        """Return the manifest as compact UTF-8 JSON; its entries are ``entries``, then
+        those in ``encoded_entries`` (parts made by ``encode_entries``)."""
         document = {
             "format": self.format,
             "instance": self.instance,
@@ -92,9 +114,10 @@ class Manifest:
             "apps": list(self.apps),
             "excluded": list(self.excluded),
             "warnings": list(self.warnings),
-            "entries": [entry.as_json() for entry in self.entries],
         }
-        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+        parts = [encode_entries([entry.as_json() for entry in self.entries]), *encoded_entries]
+        entries = ",".join(part for part in parts if part)
+        text = f'{_encode(document)[:-1]},"entries":[{entries}]}}'
         return text.encode("utf-8", "surrogateescape")
 
 

@@ -64,7 +64,8 @@ def partial_path(archive: Path) -> Path:
 
 
 def work_folder(archive: Path) -> Path:
-    """Return the hidden folder holding the database copies while ``archive`` is written."""
+    """Return the hidden folder holding the pieces not yet written into ``archive`` and the
+    copies of databases and large files, while it is written."""
     return archive.with_name(f".{archive.name}.work")
 
 

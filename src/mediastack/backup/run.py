@@ -21,18 +21,16 @@ from mediastack.backup.archive_writer import WriteOptions, WrittenArchive, write
 from mediastack.backup.catalog import ArchiveInfo, find_archive, leftovers, list_archives
 from mediastack.backup.errors import BackupError
 from mediastack.backup.lock import backups_lock
-from mediastack.backup.manifest import EntryKind
 from mediastack.backup.naming import new_archive_name, verify_record_path
 from mediastack.backup.progress import ProgressReporter, SilentProgress
 from mediastack.backup.retention import Candidate, RetentionPlan, RetentionPolicy, plan_retention
 from mediastack.backup.scan import BackupPlan, Walk, scan
 from mediastack.backup.verify import VerifyReport, verify_archive, write_record
+from mediastack.backup.worker_pool import worker_count, worker_pool
 from mediastack.config import LoadedConfig
 
 Now = Callable[[], datetime]
 Result = TypeVar("Result")
-COMPRESSION_THREADS = 2
-FILE_KINDS = (EntryKind.FILE, EntryKind.DATABASE)
 
 
 def utc_now() -> datetime:
@@ -135,15 +133,17 @@ def run_backup(
     reporter = progress or SilentProgress()
     started = time.monotonic()
     folder = loaded.backups_folder
-    with backups_lock(folder):
+    workers = worker_count()
+    # The workers are forked first: before the lock is taken (so they do not hold it too)
+    # and before the progress bar starts its thread.
+    with worker_pool(workers) as pool, backups_lock(folder):
         _remove_leftovers(folder)
         name = new_archive_name(loaded.config.name, now(), set(os.listdir(folder)))
         options = WriteOptions(
-            loaded.config.name, name.created, loaded.config.backups.compression_level,
-            COMPRESSION_THREADS,
+            loaded.config.name, name.created, loaded.config.backups.compression_level, workers
         )
         written = _phase(reporter, "backing up", 0, lambda advance: write_archive(
-            Walk(loaded), folder / name.file_name, options, advance
+            Walk(loaded), folder / name.file_name, options, pool, advance
         ))
         report = _verify_new(written, reporter, now) if verify else None
         pruned = _prune(loaded, now(), dry_run=False).removed if prune else ()
@@ -153,17 +153,16 @@ def run_backup(
 def _result(
     written: WrittenArchive, report: VerifyReport | None, pruned: tuple[Path, ...], seconds: float
 ) -> BackupResult:
-    manifest = written.manifest
     return BackupResult(
         archive=written.path,
         size_bytes=written.size_bytes,
-        files=sum(entry.kind in FILE_KINDS for entry in manifest.entries),
-        databases=len(manifest.databases),
-        source_bytes=manifest.total_bytes,
+        files=written.files,
+        databases=written.databases,
+        source_bytes=written.source_bytes,
         duration_seconds=seconds,
         verification=report,
         pruned=pruned,
-        warnings=manifest.warnings,
+        warnings=written.warnings,
     )
 
 
@@ -182,7 +181,7 @@ def _phase(
 
 def _verify_new(written: WrittenArchive, reporter: ProgressReporter, now: Now) -> VerifyReport:
     archive = written.path
-    report = _verify(archive, reporter, now, written.manifest.total_bytes)
+    report = _verify(archive, reporter, now, written.source_bytes)
     if not report.ok:
         raise BackupError(
             f"{archive.name} was written but failed verification: {report.problems[0]}",

@@ -3,17 +3,21 @@
 Reads the file system (names, ``lstat``, the 16-byte header of files that may be databases)
 and writes nothing. The decisions themselves are the pure functions of ``selection`` and
 ``databases``. Control flow: the mediastack settings (mediastack.yaml, .env) -> every app
-folder inside the config folder, walked depth-first in name order -> a ``BackupPlan``.
+folder inside the config folder -> each folder in it, one at a time (``FolderWalker``), depth
+first in name order -> a ``BackupPlan``. The archive writer walks the same folders with the
+same ``FolderWalker``, spread over its worker processes.
 """
 
 from __future__ import annotations
 
 import errno
+import operator
 import os
 import stat
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from mediastack.backup.databases import is_database
 from mediastack.backup.errors import BackupError
@@ -27,6 +31,13 @@ from mediastack.backup.selection import (
 from mediastack.config import LoadedConfig
 
 PERMISSION_FIX = "run the backup as root (or as the user owning the app folders)"
+# What is archived, by the file type bits of its mode; anything else is left out.
+_KINDS = {
+    stat.S_IFDIR: EntryKind.DIRECTORY,
+    stat.S_IFREG: EntryKind.FILE,
+    stat.S_IFLNK: EntryKind.SYMLINK,
+}
+_BY_NAME = operator.attrgetter("name")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,32 +77,73 @@ class BackupPlan:
         return sum(entry.size for entry in self.entries)
 
 
-class Walk:
-    """One walk over everything a backup takes, yielded folder by folder so the archive can
-    be written while the walk goes on. ``on_database`` is called as soon as a database is
-    found (so its copy can start at once). After ``batches`` is exhausted, ``apps``,
-    ``excluded`` and ``warnings`` say what it found."""
+class Folder(NamedTuple):
+    """A folder to walk: where it is, its path in the archive, its path relative to its app
+    folder (empty for the app folder itself: what exclusion patterns match) and its app."""
 
-    def __init__(
-        self, loaded: LoadedConfig, on_database: Callable[[PlannedEntry], object] | None = None
-    ) -> None:
+    path: str
+    archive_path: str
+    relative: str
+    app: str
+
+
+@dataclass
+class Findings:
+    """What a walk finds besides the entries: paths patterns left out, and warnings."""
+
+    excluded: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Walk:
+    """One walk over everything a backup takes. ``batches`` walks it all here, folder by
+    folder, depth first in name order; the archive writer instead hands ``folders`` to a
+    ``FolderWalker`` in each of its worker processes. ``apps`` and ``findings`` say what it
+    found."""
+
+    def __init__(self, loaded: LoadedConfig) -> None:
         self._loaded = loaded
-        self.on_database = on_database
         self.apps: list[str] = []
-        self.excluded: list[str] = []
-        self.warnings: list[str] = []
+        self.findings = Findings()
+        self.rules: dict[str, ExcludeRules] = {}
+        self.protected = frozenset({str(loaded.backups_folder), str(loaded.data_folder)})
+
+    def start(self) -> tuple[list[PlannedEntry], list[Folder]]:
+        """Return the first entries (the settings, then each app folder) and the app folders
+        to walk. Raise BackupError when the config folder is missing or unreadable, or an
+        app folder vanished."""
+        loaded = self._loaded
+        entries = _settings(loaded)
+        self.apps = self._list_apps(loaded.config_folder)
+        folders = []
+        for app in self.apps:
+            self.rules[app] = rules_for(app, loaded.config.backups.exclude)
+            folder = loaded.config_folder / app
+            try:
+                status = os.lstat(folder)
+            except FileNotFoundError:
+                raise vanished(folder) from None
+            archive_root = f"{APPS_PREFIX}{app}"
+            entries.append(_entry(archive_root, str(folder), status))
+            folders.append(Folder(str(folder), archive_root, "", app))
+        return entries, folders
+
+    def walker(self) -> FolderWalker:
+        """Return a walker of this walk's folders that records into ``findings``."""
+        return FolderWalker(self.rules, self.protected, self.findings)
 
     def batches(self) -> Iterator[list[PlannedEntry]]:
-        """Yield the entries of the settings, then of each app folder, one folder at a time
-        (databases included, with kind DATABASE). Raise BackupError when the config folder is
-        missing, an app folder vanishes or a folder cannot be read."""
-        loaded = self._loaded
-        yield _settings(loaded)
-        self.apps = self._list_apps(loaded.config_folder)
-        protected = {str(loaded.backups_folder), str(loaded.data_folder)}
-        for app in self.apps:
-            walker = _Walker(rules_for(app, loaded.config.backups.exclude), protected, self)
-            yield from walker.walk_app(loaded.config_folder / app, f"{APPS_PREFIX}{app}")
+        """Yield the first entries, then those of each folder, depth first in name order
+        (databases included, with kind DATABASE). Raise BackupError as ``start`` does, and
+        when a folder cannot be read."""
+        entries, pending = self.start()
+        yield entries
+        walker = self.walker()
+        pending.reverse()
+        while pending:
+            found, below = walker.walk(pending.pop())
+            pending.extend(reversed(below))
+            yield found
 
     def _list_apps(self, config_folder: Path) -> list[str]:
         try:
@@ -105,7 +157,7 @@ class Walk:
         except OSError as error:
             raise unreadable(config_folder, error) from None
         folders = [child.name for child in children if child.is_dir(follow_symlinks=False)]
-        self.warnings += [
+        self.findings.warnings += [
             f"{child.path}: not inside an app folder, not backed up"
             for child in children
             if child.name not in folders
@@ -125,8 +177,8 @@ def scan(loaded: LoadedConfig) -> BackupPlan:
     return BackupPlan(
         apps=tuple(walk.apps),
         entries=(*entries, *databases),
-        excluded=tuple(walk.excluded),
-        warnings=tuple(walk.warnings),
+        excluded=tuple(walk.findings.excluded),
+        warnings=tuple(walk.findings.warnings),
     )
 
 
@@ -143,68 +195,59 @@ def _settings(loaded: LoadedConfig) -> list[PlannedEntry]:
     return entries
 
 
-class _Walker:
-    """Walks one app folder, applying its exclusion rules."""
+class FolderWalker:
+    """Walks one folder at a time (not below it), applying its app's exclusion rules and
+    recording what it leaves out in ``findings``. Takes only plain values, so the archive
+    writer's worker processes each run their own."""
 
-    def __init__(self, rules: ExcludeRules, protected: set[str], walk: Walk) -> None:
+    def __init__(
+        self, rules: Mapping[str, ExcludeRules], protected: frozenset[str], findings: Findings
+    ) -> None:
         self._rules = rules
         self._protected = protected
-        self._walk = walk
+        self._findings = findings
 
-    def walk_app(self, folder: Path, archive_root: str) -> Iterator[list[PlannedEntry]]:
-        """Yield the entries of ``folder`` (archived as ``archive_root``) folder by folder,
-        depth first in name order; raise BackupError when it vanished or cannot be read."""
-        try:
-            status = os.lstat(folder)
-        except FileNotFoundError:
-            raise vanished(folder) from None
-        yield [_entry(archive_root, str(folder), status)]
-        pending = [(str(folder), archive_root, "")]
-        while pending:
-            batch, folders = self._walk_folder(*pending.pop())
-            pending.extend(reversed(folders))
-            yield batch
-
-    def _walk_folder(
-        self, path: str, archive_path: str, relative: str
-    ) -> tuple[list[PlannedEntry], list[tuple[str, str, str]]]:
-        """Return one folder's entries and its sub-folders to walk next, in name order."""
-        children = self._list(path, relative)
+    def walk(self, folder: Folder) -> tuple[list[PlannedEntry], list[Folder]]:
+        """Return the entries in ``folder`` (its sub-folders, then its files and links; its
+        SQLite databases with kind DATABASE and their -wal/-shm/-journal files left out)
+        and its sub-folders to walk next, in name order. Raise BackupError when it cannot be
+        read, or vanished with its app folder."""
+        _, archive_path, relative, app = folder
+        rules = self._rules[app]
+        children = self._list(folder)
         names = [child.name for child in children]
+        relative_prefix = f"{relative}/" if relative else ""
         folders: list[PlannedEntry] = []
         files: list[PlannedEntry] = []
-        below: list[tuple[str, str, str]] = []
-        for child in children:
-            child_relative = f"{relative}/{child.name}" if relative else child.name
-            if self._rules.excludes(child_relative) or child.path in self._protected:
-                self._walk.excluded.append(f"{archive_path}/{child.name}")
+        below: list[Folder] = []
+        for child, name in zip(children, names, strict=True):
+            child_relative = relative_prefix + name
+            child_archive_path = f"{archive_path}/{name}"
+            if rules.excludes(child_relative) or child.path in self._protected:
+                self._findings.excluded.append(child_archive_path)
                 continue
-            entry = self._classify(child, f"{archive_path}/{child.name}")
+            entry = self._classify(child, child_archive_path)
             if entry is None:
                 continue
             if entry.kind is EntryKind.DIRECTORY:
                 folders.append(entry)
-                below.append((child.path, entry.archive_path, child_relative))
+                below.append(Folder(child.path, child_archive_path, child_relative, app))
             else:
                 files.append(entry)
-        entries = _with_databases(files, names)
-        if self._walk.on_database is not None:
-            for entry in entries:
-                if entry.kind is EntryKind.DATABASE:
-                    self._walk.on_database(entry)
-        return folders + entries, below
+        return folders + _with_databases(files, names), below
 
-    def _list(self, path: str, relative: str) -> list[os.DirEntry[str]]:
+    def _list(self, folder: Folder) -> list[os.DirEntry[str]]:
         try:
-            with os.scandir(path) as listing:
-                return sorted(listing, key=lambda child: child.name)
+            with os.scandir(folder.path) as listing:
+                return sorted(listing, key=_BY_NAME)
         except FileNotFoundError:
-            if not relative:
-                raise vanished(Path(path)) from None
-            self._walk.warnings.append(f"{path}: vanished while the backup read it")
+            app_root = folder.path.removesuffix(f"/{folder.relative}")
+            if not folder.relative or not os.path.isdir(app_root):
+                raise vanished(Path(app_root)) from None
+            self._findings.warnings.append(f"{folder.path}: vanished while the backup read it")
             return []
         except OSError as error:
-            raise unreadable(Path(path), error) from None
+            raise unreadable(Path(folder.path), error) from None
 
     def _classify(self, child: os.DirEntry[str], archive_path: str) -> PlannedEntry | None:
         try:
@@ -213,11 +256,9 @@ class _Walker:
             return None
         except OSError as error:
             raise unreadable(Path(child.path), error) from None
-        if stat.S_ISDIR(status.st_mode) or stat.S_ISREG(status.st_mode):
+        if stat.S_IFMT(status.st_mode) in _KINDS:
             return _entry(archive_path, child.path, status)
-        if stat.S_ISLNK(status.st_mode):
-            return _entry(archive_path, child.path, status)
-        self._walk.warnings.append(f"{child.path}: not a file, folder or link, not backed up")
+        self._findings.warnings.append(f"{child.path}: not a file, folder or link, not backed up")
         return None
 
 
@@ -244,22 +285,12 @@ def _name(archive_path: str) -> str:
 
 
 def _entry(archive_path: str, source: str, status: os.stat_result) -> PlannedEntry:
+    """Return the entry of a folder, regular file or symlink (by its ``lstat``)."""
     mode = status.st_mode
-    if stat.S_ISDIR(mode):
-        kind = EntryKind.DIRECTORY
-    elif stat.S_ISLNK(mode):
-        kind = EntryKind.SYMLINK
-    else:
-        kind = EntryKind.FILE
+    kind = _KINDS[stat.S_IFMT(mode)]
     size = status.st_size if kind is EntryKind.FILE else 0
     return PlannedEntry(
-        archive_path,
-        source,
-        kind,
-        size,
-        stat.S_IMODE(mode),
-        status.st_uid,
-        status.st_gid,
+        archive_path, source, kind, size, mode & 0o7777, status.st_uid, status.st_gid,
         int(status.st_mtime),
     )
 

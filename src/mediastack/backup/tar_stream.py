@@ -1,38 +1,36 @@
-"""A minimal, fast tar writer over any binary stream (POSIX ustar/pax, as GNU tar reads).
+"""Fast tar member headers (POSIX ustar/pax, as GNU tar reads): pure, bytes out.
 
 ``tarfile`` builds every header in Python through a ``TarInfo`` and a pax header when a name
 is longer than 100 bytes (most Plex metadata paths are), which costs more than reading the
-file. This writes one plain ustar block per member straight from its fields, splitting a long
+file. ``header`` builds one plain ustar block straight from a member's fields, splitting a long
 name into ustar's prefix and name fields, whenever the member fits; anything that does not (a
 name that cannot be split, a non-ASCII name, a huge size or id) gets ``tarfile``'s own pax
-header. Output is buffered and handed to the stream in large writes.
+header. A member is its header, its data, then ``padding`` to a whole block; an archive ends
+with ``END_OF_ARCHIVE``.
 """
 
 from __future__ import annotations
 
 import struct
 import tarfile
-from typing import Protocol
 
 BLOCK_SIZE = tarfile.BLOCKSIZE
-BUFFER_SIZE = 1024 * 1024
 REGULAR = tarfile.REGTYPE
 DIRECTORY = tarfile.DIRTYPE
 SYMLINK = tarfile.SYMTYPE
-_END_OF_ARCHIVE = b"\0" * (2 * BLOCK_SIZE)
-_HEAD = struct.Struct("100s8s8s8s12s12s")  # name, mode, uid, gid, size, mtime
-_TAIL = struct.Struct("1s100s8s32s32s8s8s155s12x")  # type, link, magic, names, devices, prefix
+END_OF_ARCHIVE = b"\0" * (2 * BLOCK_SIZE)
+# name; mode, uid, gid, size, mtime (one field of 48 bytes); checksum; type; link name; magic;
+# user and group names; device numbers; prefix
+_BLOCK = struct.Struct("100s48s8s1s100s8s32s32s8s8s155s12x")
+_NUMBERS = b"%07o\0%07o\0%07o\0%011o\0%011o\0"  # mode, uid, gid, size, mtime
 _MAGIC = b"ustar\x0000"
-_CHECKSUM_SPACES = 8 * ord(" ")
 _DEVICE = b"0000000\0"
+# The checksum is the sum of the block's bytes with its own field as spaces; the fixed fields'
+# share is added once here, so only the varying ones are summed per member (summing all 512
+# bytes was most of a header's cost).
+_FIXED_SUM = 8 * ord(" ") + sum(_MAGIC) + 2 * sum(_DEVICE)
 _LIMIT_7_DIGITS = 0o7777777
 _LIMIT_11_DIGITS = 0o77777777777
-
-
-class BinarySink(Protocol):
-    """Where archive bytes go."""
-
-    def write(self, data: bytes, /) -> int: ...
 
 
 def split_name(name: bytes) -> tuple[bytes, bytes] | None:
@@ -90,13 +88,13 @@ def _ustar(
     linkname: str,
 ) -> bytes:
     prefix, name = split
-    head = _HEAD.pack(
-        name, b"%07o\0" % mode, b"%07o\0" % uid, b"%07o\0" % gid, b"%011o\0" % size,
-        b"%011o\0" % mtime,
+    link = linkname.encode()
+    numbers = _NUMBERS % (mode, uid, gid, size, mtime)
+    checksum = _FIXED_SUM + kind[0] + sum(name) + sum(prefix) + sum(link) + sum(numbers)
+    return _BLOCK.pack(
+        name, numbers, b"%06o\0 " % checksum, kind, link, _MAGIC, b"", b"", _DEVICE, _DEVICE,
+        prefix,
     )
-    tail = _TAIL.pack(kind, linkname.encode(), _MAGIC, b"", b"", _DEVICE, _DEVICE, prefix)
-    checksum = sum(head) + sum(tail) + _CHECKSUM_SPACES
-    return head + b"%06o\0 " % checksum + tail
 
 
 def _pax(
@@ -119,57 +117,3 @@ def padding(size: int) -> bytes:
     """Return the zero bytes that fill the last block of ``size`` bytes of data."""
     remainder = size % BLOCK_SIZE
     return b"\0" * (BLOCK_SIZE - remainder) if remainder else b""
-
-
-class TarWriter:
-    """Writes members one after the other; ``close`` writes the end-of-archive blocks and
-    hands everything still buffered to the sink."""
-
-    def __init__(self, sink: BinarySink) -> None:
-        self._sink = sink
-        self._buffer = bytearray()
-
-    def add_file(self, name: str, data: bytes, mode: int, uid: int, gid: int, mtime: int) -> None:
-        """Add a regular file whose whole content is ``data``."""
-        size = len(data)
-        self._put(header(name, REGULAR, size, mode, uid, gid, mtime))
-        self._put(data)
-        if size % BLOCK_SIZE:
-            self._put(padding(size))
-
-    def add_entry(
-        self, name: str, kind: bytes, mode: int, uid: int, gid: int, mtime: int, linkname: str = ""
-    ) -> None:
-        """Add a member without data: a folder, or a symlink to ``linkname``."""
-        self._put(header(name, kind, 0, mode, uid, gid, mtime, linkname))
-
-    def begin_file(self, name: str, size: int, mode: int, uid: int, gid: int, mtime: int) -> None:
-        """Add the header of a regular file of ``size`` bytes; its data follows through
-        ``add_data`` and then ``end_member``."""
-        self._put(header(name, REGULAR, size, mode, uid, gid, mtime))
-
-    def add_data(self, data: bytes) -> None:
-        """Write a chunk of the data of the member begun last."""
-        self._put(data)
-
-    def end_member(self, size: int) -> None:
-        """Pad the data of the member just streamed (``size`` bytes) to a whole block."""
-        self._put(padding(size))
-
-    def close(self) -> None:
-        self._put(_END_OF_ARCHIVE)
-        self._flush()
-
-    def _put(self, data: bytes) -> None:
-        if len(data) >= BUFFER_SIZE:
-            self._flush()
-            self._sink.write(data)
-            return
-        self._buffer += data
-        if len(self._buffer) >= BUFFER_SIZE:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._buffer:
-            self._sink.write(bytes(self._buffer))
-            self._buffer.clear()

@@ -6,8 +6,11 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import zstandard
 
 from mediastack.config import LoadedConfig, load_config
 
@@ -102,3 +105,18 @@ def database_rows(path: Path) -> list[tuple[int, str]]:
         return connection.execute("SELECT id, name FROM items ORDER BY id").fetchall()
     finally:
         connection.close()
+
+
+def members(archive: Path) -> dict[str, bytes | None]:
+    """Return member name -> content (None for folders and links), via plain tarfile (the
+    archive is many zstd frames, read as one stream)."""
+    with (
+        archive.open("rb") as raw,
+        zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True) as stream,
+        tarfile.open(fileobj=stream, mode="r|") as tar,
+    ):
+        found: dict[str, bytes | None] = {}
+        for info in tar:
+            handle = tar.extractfile(info) if info.isreg() else None
+            found[info.name] = handle.read() if handle else None
+        return found

@@ -15,26 +15,12 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from backup_support import PLEX_SERVER, Lab, database_rows, make_database, write
+from backup_support import PLEX_SERVER, Lab, database_rows, make_database, members, write
 
 from mediastack.backup import VerifyState, list_backups, run_backup, verify_backup
 from mediastack.backup.archive_reader import IgnoreMembers, read_archive
 from mediastack.backup.manifest import MANIFEST_NAME, EntryKind, parse_manifest
 from mediastack.backup.verify import verify_archive
-
-
-def members(archive: Path) -> dict[str, bytes | None]:
-    """Return member name -> content (None for folders and links), via plain tarfile."""
-    with (
-        archive.open("rb") as raw,
-        zstandard.ZstdDecompressor().stream_reader(raw) as stream,
-        tarfile.open(fileobj=stream, mode="r|") as tar,
-    ):
-        found: dict[str, bytes | None] = {}
-        for info in tar:
-            handle = tar.extractfile(info) if info.isreg() else None
-            found[info.name] = handle.read() if handle else None
-        return found
 
 
 def rewrite(archive: Path, change: dict[str, bytes | None]) -> None:

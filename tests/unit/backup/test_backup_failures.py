@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from backup_support import Lab, make_database, make_lab, write
 
-from mediastack.backup import BackupBusyError, BackupError, archive_writer, list_backups, run_backup
+from mediastack.backup import BackupBusyError, BackupError, archive_pieces, list_backups, run_backup
 from mediastack.backup.lock import backups_lock
-from mediastack.backup.scan import PlannedEntry
 from mediastack.backup.verify import verify_archive
 
 
@@ -123,14 +122,16 @@ def test_an_app_folder_vanishing_midway_fails_cleanly(
     lab: Lab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     older = run_backup(lab.loaded).archive
-    real_capture = archive_writer._capture
+    real_read = archive_pieces.read_whole
+    radarr = str(lab.config / "radarr")
 
-    def capture_then_remove(entry: PlannedEntry, spill: Path) -> bytes | Path:
-        if entry.archive_path.startswith("apps/radarr/"):  # walked; now it goes away
-            shutil.rmtree(lab.config / "radarr", ignore_errors=True)
-        return real_capture(entry, spill)
+    def read_then_remove(source: str, expected_size: int) -> bytes | None:
+        if source.startswith(radarr):  # walked; now it goes away
+            shutil.rmtree(radarr, ignore_errors=True)
+        return real_read(source, expected_size)
 
-    monkeypatch.setattr(archive_writer, "_capture", capture_then_remove)
+    # The worker processes are forked when the backup starts, after this patch: they have it.
+    monkeypatch.setattr(archive_pieces, "read_whole", read_then_remove)
     with pytest.raises(BackupError, match="radarr vanished while it was being backed up"):
         run_backup(lab.loaded)
     assert_nothing_partial(lab.backups, [older])
