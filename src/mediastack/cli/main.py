@@ -4,7 +4,7 @@ The supervisor daemon runs for months in a 45 MB budget (issue 3), so ``run`` lo
 arguments first: a plain ``mediastack [-c PATH] supervise [--once] [--state-file PATH] [-v]``
 starts the daemon without importing typer, rich or any other command
 (``mediastack.cli.daemon_arguments``); everything else, ``supervise --help`` included, goes to
-the typer app (``mediastack.cli.app``), unchanged.
+the typer app (``mediastack.cli.app.app_for``: with only the command asked for), unchanged.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ def run() -> None:
         from mediastack.cli.supervise_daemon import main
 
         sys.exit(main(request))
-    from mediastack.cli.app import app
+    from mediastack.cli.app import app_for
 
-    app()
+    app_for(sys.argv[1:])()
 
 
 def __getattr__(name: str) -> Any:
