@@ -81,13 +81,21 @@ BUILD_THE_DAEMON = textwrap.dedent(
 )
 
 
-def built_daemon(folder: Path, config: str = "name: home\n") -> dict[str, list[str]]:
-    """Build the daemon for ``config`` in a fresh interpreter; return its modules and jobs."""
+def built_daemon(
+    folder: Path,
+    config: str = "name: home\n",
+    script: str = BUILD_THE_DAEMON,
+    notify_urls: str | None = None,
+) -> dict[str, list[str]]:
+    """Run ``script`` (default: build the daemon for ``config``) in a fresh interpreter, with
+    ``notify_urls`` as the notification URLs (none by default); return its modules and jobs."""
     (folder / "mediastack.yaml").write_text(config)
     environment = {**os.environ, "PYTHONPATH": str(SOURCE_ROOT)}
     environment.pop("MEDIASTACK_NOTIFY_URLS", None)
+    if notify_urls is not None:
+        environment["MEDIASTACK_NOTIFY_URLS"] = notify_urls
     completed = subprocess.run(
-        [sys.executable, "-c", BUILD_THE_DAEMON, str(folder)],
+        [sys.executable, "-c", script, str(folder)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -152,23 +160,9 @@ SEND_ONE_NOTIFICATION = BUILD_THE_DAEMON.replace(
 def test_a_notification_sent_leaves_apprise_out_of_the_daemon(tmp_path: Path) -> None:
     """After its first notification the daemon still holds no Apprise (its child sent it)."""
     assert SEND_ONE_NOTIFICATION != BUILD_THE_DAEMON
-    (tmp_path / "mediastack.yaml").write_text("name: home\n")
     with NtfyReceiver() as receiver:
-        environment = {
-            **os.environ,
-            "PYTHONPATH": str(SOURCE_ROOT),
-            "MEDIASTACK_NOTIFY_URLS": receiver.url("alerts"),
-        }
-        completed = subprocess.run(
-            [sys.executable, "-c", SEND_ONE_NOTIFICATION, str(tmp_path)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=environment,
-            check=False,
-        )
-        assert completed.returncode == 0, completed.stderr
+        built = built_daemon(tmp_path, script=SEND_ONE_NOTIFICATION, notify_urls=receiver.url("a"))
         [message] = receiver.wait_for(1, 30)
     assert message.title == "gluetun restarted"
-    modules = json.loads(completed.stdout.splitlines()[-1])["modules"]
+    modules = built["modules"]
     assert loaded(modules, "apprise") == [] and loaded(modules, "requests") == []
