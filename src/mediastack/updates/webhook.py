@@ -284,8 +284,11 @@ class _WebhookHandler(BaseHTTPRequestHandler):
             self.send_header("Allow", "POST")
         if status == HTTPStatus.TOO_MANY_REQUESTS:
             self.send_header("Retry-After", str(answer.get("retry_after", 60)))
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):  # the caller left before the answer
+            LOGGER.info("webhook %s: gone before the answer", self.client_address[0])
 
     def log_message(self, format: str, *args: Any) -> None:
         LOGGER.info("webhook %s: %s", self.client_address[0], format % args)
