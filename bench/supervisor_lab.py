@@ -18,7 +18,6 @@ import http.server
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,6 @@ REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY_ROOT / "tests" / "integration"))
 sys.path.insert(0, str(REPOSITORY_ROOT / "src"))
 
-import docker as dockersdk  # noqa: E402
 from homelab import Homelab, make_homelab  # noqa: E402
 
 # Re-exported (``X as X``) for the benchmarks, which import only this module: it puts
@@ -49,10 +47,13 @@ from standins import (  # noqa: E402
     remove_test_resources,
 )
 from standins import docker as docker  # noqa: E402
+from test_supervisor_harness import EventRecorder as EventRecorder  # noqa: E402
 from test_supervisor_harness import (  # noqa: E402
     SupervisorProcess as SupervisorProcess,
 )
 from test_supervisor_harness import children_of as children_of  # noqa: E402
+from test_supervisor_harness import free_port as free_port  # noqa: E402
+from test_supervisor_harness import keep_only  # noqa: E402
 from test_supervisor_harness import wait_for_cascades as wait_for_cascades  # noqa: E402
 
 from mediastack.catalogue import CATALOGUE  # noqa: E402
@@ -76,20 +77,11 @@ HEALTH_PATHS = {
     "bazarr": "/ping",
 }
 """The dependents whose web UI gluetun publishes, and the path each answers 200 on."""
-RECORDED_ACTIONS = ["create", "start", "kill", "die", "stop", "destroy", "health_status"]
 
 
 def new_prefix() -> str:
     """Return a compose project prefix of our own: ``msbench`` + 6 hex digits."""
     return f"msbench{secrets.token_hex(3)}"
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def median(values: Iterable[float | None]) -> float | None:
@@ -211,18 +203,7 @@ def make_lab(root: Path, prefix: str, gluetun_healthy_after: float) -> Lab:
     images, extra = build_images(prefix, gluetun_healthy_after)
     homelab = make_homelab(root, prefix, images)
     config = yaml.safe_load(homelab.config_path.read_text())
-    for name in CATALOGUE:
-        if name not in KEPT:
-            config["services"].setdefault(name, {})["enabled"] = False
-    for name in KEPT:
-        settings = config["services"][name]
-        settings["ports"] = {port: free_port() for port in settings.get("ports", {})}
-    config["supervisor"].update(
-        gluetun_healthy_timeout_seconds=120,
-        max_cascades_per_hour=60,
-        autoheal_grace_seconds=3600,
-        autoheal_gluetun_grace_seconds=3600,
-    )
+    keep_only(config, KEPT, gluetun_healthy_timeout_seconds=120)
     # Port sync reaches gluetun and qBittorrent by service name on the shared bridge network,
     # which only works from the supervisor's container; run on the host it can only fail.
     config["portsync"]["enabled"] = False
@@ -313,38 +294,6 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str, every: float
 
 
 # -- the engine's event record ------------------------------------------------------------------
-
-
-class EventRecorder:
-    """Records container events live (``docker events`` through the SDK, on a thread), with
-    the engine's ``timeNano``. The engine keeps only its last 256 events for ``--since``, so
-    the record must be live."""
-
-    def __init__(self, filters: dict[str, Any]) -> None:
-        self.events: list[dict[str, Any]] = []
-        self._client = dockersdk.from_env()
-        self._stream = self._client.events(decode=True, filters=filters)
-        self._thread = threading.Thread(target=self._record, daemon=True)
-        self._thread.start()
-
-    @classmethod
-    def for_project(cls, project: str) -> EventRecorder:
-        label = f"com.docker.compose.project={project}"
-        return cls({"type": "container", "label": label, "event": RECORDED_ACTIONS})
-
-    def stop(self, settle: float = 0.5) -> list[dict[str, Any]]:
-        """End the recording (after ``settle`` s for events in flight); return it."""
-        time.sleep(settle)
-        with contextlib.suppress(Exception):
-            self._stream.close()
-        self._thread.join(10)
-        self._client.close()
-        return self.events
-
-    def _record(self) -> None:
-        with contextlib.suppress(Exception):  # ends when the stream is closed
-            for event in self._stream:
-                self.events.append(event)
 
 
 def event_time(event: dict[str, Any]) -> float:

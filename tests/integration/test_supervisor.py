@@ -125,7 +125,7 @@ def test_a_gluetun_restart_is_healed_into_the_new_namespace(
     supervisor = supervisor_for(lab, state_file, receiver, topic)
     try:
         before = containers(lab.prefix)
-        recorder = EventRecorder(lab.prefix)
+        recorder = EventRecorder.for_lab(lab.prefix)
         docker("restart", "-t", "1", before["gluetun"])
         (cascade,) = wait_for_cascades(state_file, 1)
         assert cascade.outcome is Outcome.HEALED
@@ -153,7 +153,7 @@ def test_a_recreated_gluetun_is_followed_and_notifications_survive_an_outage(
     topic: str,
 ) -> None:
     old_gluetun = containers(lab.prefix)["gluetun"]
-    recorder = EventRecorder(lab.prefix)
+    recorder = EventRecorder.for_lab(lab.prefix)
     receiver.go_down()  # healing must not wait for notifications
     try:
         vpn_compose(lab, "up", "-d", "--force-recreate", "--no-deps", "gluetun")
@@ -216,7 +216,7 @@ def test_a_dependent_that_fails_to_start_is_retried_then_reported(
     supervisor = supervisor_for(lab, state_file, receiver, topic, quick)
     try:
         compose_file.write_text(broken)
-        recorder = EventRecorder(lab.prefix)
+        recorder = EventRecorder.for_lab(lab.prefix)
         docker("restart", "-t", "1", containers(lab.prefix)["gluetun"])
         (cascade,) = wait_for_cascades(state_file, 1)
         assert cascade.outcome is Outcome.PARTIAL
@@ -242,7 +242,7 @@ def test_a_supervisor_killed_mid_cascade_finishes_it_without_recreating_twice(
     topic: str,
 ) -> None:
     first = supervisor_for(lab, state_file, receiver, topic)
-    recorder = EventRecorder(lab.prefix)
+    recorder = EventRecorder.for_lab(lab.prefix)
     docker("restart", "-t", "1", containers(lab.prefix)["gluetun"])
     compose_calls = wait_until(first.children, 30, "the supervisor's compose call")
     first.kill()  # SIGKILL while compose recreates: no chance to save anything more

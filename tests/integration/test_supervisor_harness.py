@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,24 +63,32 @@ def make_small_homelab(root: Path, prefix: str, images: dict[str, str]) -> Homel
     host ports of their own."""
     lab = make_homelab(root, prefix, {name: images[name] for name in KEPT})
     config = yaml.safe_load(lab.config_path.read_text())
-    for name in CATALOGUE:
-        if name not in KEPT:
-            config["services"].setdefault(name, {})["enabled"] = False
-    for name in DEPENDENTS:  # free ports: other labs may be up on the shared engine meanwhile
-        settings = config["services"][name]
-        settings["ports"] = {port: free_port() for port in settings.get("ports", {})}
-    config["supervisor"].update(
-        gluetun_healthy_timeout_seconds=20,
-        max_cascades_per_hour=60,
-        # Autoheal watches every autoheal=true container on the engine: on a shared engine it
-        # must not restart another test's containers (its policy is unit-tested).
-        autoheal_grace_seconds=3600,
-        autoheal_gluetun_grace_seconds=3600,
-    )
+    keep_only(config, KEPT, gluetun_healthy_timeout_seconds=20)
     lab.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     rendered = lab.run("render")
     assert rendered.returncode == 0, rendered.stdout + rendered.stderr
     return lab
+
+
+def keep_only(config: dict[str, Any], kept: Iterable[str], **supervisor: Any) -> None:
+    """Change an init'ed config: every catalogue service but ``kept`` off, ``kept`` on free
+    host ports (other labs may be up on the shared engine meanwhile), the supervisor with
+    ``supervisor``'s settings, at most 60 cascades an hour, and autoheal held back for an
+    hour: it watches every autoheal=true container on the engine, and on a shared engine it
+    must not restart another test's containers (its policy is unit-tested)."""
+    kept = tuple(kept)
+    for name in CATALOGUE:
+        if name not in kept:
+            config["services"].setdefault(name, {})["enabled"] = False
+    for name in kept:
+        settings = config["services"].setdefault(name, {})
+        settings["ports"] = {port: free_port() for port in settings.get("ports", {})}
+    config["supervisor"].update(
+        max_cascades_per_hour=60,
+        autoheal_grace_seconds=3600,
+        autoheal_gluetun_grace_seconds=3600,
+        **supervisor,
+    )
 
 
 def free_port() -> int:
@@ -278,27 +286,38 @@ def wait_for_cascades(state_file: Path, count: int, timeout: float = WAIT_SECOND
 # -- what the engine recorded -----------------------------------------------------------------
 
 
-class EventRecorder:
-    """Records the vpn project's container events live, from its creation to ``stop``. (The
-    engine keeps only its last 256 events for ``docker events --since``: with healthchecks
-    running every second that is a few seconds on a busy engine.)"""
+RECORDED_ACTIONS = ["create", "start", "kill", "die", "stop", "destroy", "health_status"]
 
-    def __init__(self, prefix: str) -> None:
+
+class EventRecorder:
+    """Records container events live, with the engine's ``timeNano``, from its creation to
+    ``stop``. (The engine keeps only its last 256 events for ``docker events --since``: with
+    healthchecks running every second that is a few seconds on a busy engine.) The
+    benchmarks record with it too."""
+
+    def __init__(self, filters: dict[str, Any]) -> None:
         self.events: list[dict[str, Any]] = []
         self._client = dockersdk.from_env()
-        filters = {
-            "type": "container",
-            "label": f"com.docker.compose.project={prefix}-vpn",
-            "event": ["create", "start", "health_status"],
-        }
         self._stream = self._client.events(decode=True, filters=filters)
         self._thread = threading.Thread(target=self._record, daemon=True)
         self._thread.start()
 
-    def stop(self) -> list[dict[str, Any]]:
-        """End the recording (after a moment for events in flight); return what it holds."""
-        time.sleep(0.5)
-        self._stream.close()
+    @classmethod
+    def for_project(cls, project: str) -> EventRecorder:
+        """Record the containers of compose project ``project``."""
+        label = f"com.docker.compose.project={project}"
+        return cls({"type": "container", "label": label, "event": RECORDED_ACTIONS})
+
+    @classmethod
+    def for_lab(cls, prefix: str) -> EventRecorder:
+        """Record the vpn project of the lab named ``prefix``."""
+        return cls.for_project(f"{prefix}-vpn")
+
+    def stop(self, settle: float = 0.5) -> list[dict[str, Any]]:
+        """End the recording (after ``settle`` s for events in flight); return it."""
+        time.sleep(settle)
+        with contextlib.suppress(Exception):
+            self._stream.close()
         self._thread.join(10)
         self._client.close()
         return self.events
@@ -333,7 +352,8 @@ def recovery(events: list[dict[str, Any]]) -> dict[str, float]:
     healthy = next(
         moment(e)
         for e in events
-        if service(e) == "gluetun" and e["Action"] == "health_status: healthy"
+        if service(e) == "gluetun"
+        and e["Action"] == "health_status: healthy"
         and moment(e) >= started
     )
     first_start = min(
@@ -344,7 +364,8 @@ def recovery(events: list[dict[str, Any]]) -> dict[str, float]:
     last = max(
         moment(e)
         for e in events
-        if service(e) in DEPENDENTS and e["Action"] == "health_status: healthy"
+        if service(e) in DEPENDENTS
+        and e["Action"] == "health_status: healthy"
         and moment(e) > first_start
     )
     return {
