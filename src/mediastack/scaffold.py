@@ -20,7 +20,17 @@ from mediastack.render import atomic_write
 from mediastack.render.environment import PLACEHOLDER_PREFIX, read_secrets
 
 # Values init generates, and values only the user can provide (named so they stand out).
-GENERATED_VARIABLES = ("GLUETUN_API_KEY", "SONARR_API_KEY", "RADARR_API_KEY", "PROWLARR_API_KEY")
+GENERATED_VARIABLES = (
+    "GLUETUN_API_KEY",
+    "SONARR_API_KEY",
+    "RADARR_API_KEY",
+    "PROWLARR_API_KEY",
+    "BAZARR_API_KEY",
+    "SEERR_API_KEY",
+    # Written into qBittorrent.conf as a PBKDF2 hash before its first start, so it never
+    # makes up a temporary password; Sonarr, Radarr, cross-seed and port sync log in with it.
+    "QBITTORRENT_PASSWORD",
+)
 PLACEHOLDERS = {
     "WIREGUARD_PRIVATE_KEY": "the WireGuard private key from your VPN provider's config file",
     "WIREGUARD_ADDRESSES": "the WireGuard Address line from that file, e.g. 10.2.0.2/32",
@@ -28,7 +38,6 @@ PLACEHOLDERS = {
 OPTIONAL_VARIABLES = {
     "PLEX_CLAIM": "a claim token from https://www.plex.tv/claim (valid 4 minutes)",
     "MEDIASTACK_NOTIFY_URLS": "Apprise URLs for notifications, e.g. ntfys://ntfy.sh/my-topic",
-    "QBITTORRENT_PASSWORD": "the qBittorrent WebUI password, for the forwarded-port sync",
 }
 DATA_FOLDERS = ("torrents/movies", "torrents/tv", "media/movies", "media/tv")
 

@@ -26,6 +26,17 @@ def _wget(port: int, path: str = "/") -> Healthcheck:
     return Healthcheck(probe=f"wget -q -O /dev/null http://localhost:{port}{path}")
 
 
+def _arr_authentication(prefix: str) -> dict[str, str]:
+    """Sonarr 4, Radarr 6 and Prowlarr 2 read ``<APP>__AUTH__*`` from the environment
+    (``ConfigFileProvider``, Servarr's ``AuthOptions``). With a method set, first boot shows no
+    "authentication required" wizard; ``DisabledForLocalAddresses`` keeps the UI open from the
+    LAN while the login user (created by ``mediastack wire``) guards everything else."""
+    return {
+        f"{prefix}__AUTH__METHOD": "Forms",
+        f"{prefix}__AUTH__REQUIRED": "DisabledForLocalAddresses",
+    }
+
+
 GLUETUN = ServiceDefinition(
     name="gluetun",
     description="WireGuard VPN client with a kill switch; owns the download services' namespace",
@@ -70,6 +81,7 @@ VPN_DEPENDENTS: tuple[ServiceDefinition, ...] = (
         healthcheck=_curl(9696, "/ping"),
         ports=(Port("webui", 9696),),
         secrets={"PROWLARR__AUTH__APIKEY": "PROWLARR_API_KEY"},
+        environment=_arr_authentication("PROWLARR"),
         download_capable=True,
         website="https://prowlarr.com",
     ),
@@ -99,6 +111,7 @@ VPN_DEPENDENTS: tuple[ServiceDefinition, ...] = (
         ports=(Port("webui", 8989),),
         data_mount=DataMount.ALL,
         secrets={"SONARR__AUTH__APIKEY": "SONARR_API_KEY"},
+        environment=_arr_authentication("SONARR"),
         download_capable=True,
         hardlink_set=True,
         website="https://sonarr.tv",
@@ -114,6 +127,7 @@ VPN_DEPENDENTS: tuple[ServiceDefinition, ...] = (
         ports=(Port("webui", 7878),),
         data_mount=DataMount.ALL,
         secrets={"RADARR__AUTH__APIKEY": "RADARR_API_KEY"},
+        environment=_arr_authentication("RADARR"),
         download_capable=True,
         hardlink_set=True,
         website="https://radarr.video",
@@ -174,13 +188,15 @@ VPN_DEPENDENTS: tuple[ServiceDefinition, ...] = (
         name="recyclarr",
         description="Syncs TRaSH guide quality profiles into sonarr and radarr on a schedule",
         image="ghcr.io/recyclarr/recyclarr",
-        tag="7",
+        tag="8",
         stack=Stack.VPN,
         zone=Zone.VPN,
         # No web UI: the namespace guard plus a writable config folder is the whole probe.
         healthcheck=Healthcheck(probe="test -w /config", interval="60s"),
         linuxserver_identity=False,
         environment={"CRON_SCHEDULE": "@daily"},
+        # recyclarr.yml names them with ``!env_var``, so the keys never sit in that file.
+        secrets={"SONARR_API_KEY": "SONARR_API_KEY", "RADARR_API_KEY": "RADARR_API_KEY"},
         run_as_identity=True,
         website="https://recyclarr.dev",
     ),
@@ -224,6 +240,7 @@ MEDIA_SERVICES: tuple[ServiceDefinition, ...] = (
         ports=(Port("webui", 5055),),
         config_target="/app/config",
         linuxserver_identity=False,
+        secrets={"API_KEY": "SEERR_API_KEY"},
         init=True,
         website="https://github.com/seerr-team/seerr",
     ),
@@ -291,8 +308,8 @@ OPS_SERVICES: tuple[ServiceDefinition, ...] = (
     ),
     ServiceDefinition(
         name="supervisor",
-        description="mediastack's own supervisor: VPN cascade healing, autoheal, notifications "
-        "(build its image with scripts/build-supervisor-image)",
+        description="mediastack's own supervisor: VPN cascade healing, autoheal, port sync, "
+        "updates, backups, notifications (its image is built locally by `mediastack up`)",
         image="mediastack/supervisor",
         tag="0.1.0",
         stack=Stack.OPS,
@@ -302,8 +319,6 @@ OPS_SERVICES: tuple[ServiceDefinition, ...] = (
         config_target=None,
         linuxserver_identity=False,
         command=("supervise",),
-        # Off by default: its image is built locally (scripts/build-supervisor-image), not pulled.
-        enabled_by_default=False,
         depends_on=("socket-proxy",),
         docker_api=True,
         mounts_homelab=True,

@@ -42,8 +42,8 @@ def test_init_generates_distinct_api_keys(tmp_path: Path) -> None:
         for line in (tmp_path / ".env").read_text().splitlines()
         if line.endswith(tuple("0123456789abcdef")) and "_API_KEY=" in line
     )
-    assert len(values) == 4
-    assert len(set(values.values())) == 4
+    assert len(values) == 6
+    assert len(set(values.values())) == 6
 
 
 def test_init_refuses_to_overwrite_and_force_keeps_secrets(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from mediastack.doctor.expectations import expected_folders
 
 REAL_SECRETS = (
     "GLUETUN_API_KEY=k\nWIREGUARD_PRIVATE_KEY=w\nWIREGUARD_ADDRESSES=10.2.0.2/32\n"
-    "SONARR_API_KEY=s\nRADARR_API_KEY=r\nPROWLARR_API_KEY=p\n"
+    "SONARR_API_KEY=s\nRADARR_API_KEY=r\nPROWLARR_API_KEY=p\nSEERR_API_KEY=e\n"
 )
 
 MakeConfig = Callable[..., LoadedConfig]

@@ -307,13 +307,15 @@ def test_required_secrets_name_what_each_is_for(make_config: MakeConfig) -> None
         "GLUETUN_API_KEY",
         "PROWLARR_API_KEY",
         "RADARR_API_KEY",
+        "SEERR_API_KEY",
         "SONARR_API_KEY",
         "WIREGUARD_ADDRESSES",
         "WIREGUARD_PRIVATE_KEY",
     }
     assert "WireGuard private key" in secrets["WIREGUARD_PRIVATE_KEY"]
     assert secrets["SONARR_API_KEY"] == (
-        "sonarr reads it as SONARR__AUTH__APIKEY; unpackerr reads it as UN_SONARR_0_API_KEY"
+        "sonarr reads it as SONARR__AUTH__APIKEY; unpackerr reads it as UN_SONARR_0_API_KEY; "
+        "recyclarr reads it as SONARR_API_KEY"
     )
     assert "PLEX_CLAIM" not in secrets  # optional
 

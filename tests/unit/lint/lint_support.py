@@ -24,6 +24,7 @@ SECRETS = {
     "SONARR_API_KEY": "sonarr-api-key-for-tests",
     "RADARR_API_KEY": "radarr-api-key-for-tests",
     "PROWLARR_API_KEY": "prowlarr-api-key-for-tests",
+    "SEERR_API_KEY": "seerr-api-key-for-tests",
 }
 LOCAL_ONLY = "network: {bind_address: 127.0.0.1}\n"
 

@@ -12,7 +12,7 @@ from mediastack.stack.rendered import RenderedFileError, read_project, rendered_
 from mediastack.stack.targets import TargetError, resolve_targets
 
 MakeHomelab = Callable[..., LoadedConfig]
-PARTIAL = "name: home\nservices: {socket-proxy: {enabled: false}}\n"
+PARTIAL = "name: home\nservices: {socket-proxy: {enabled: false}, supervisor: {enabled: false}}\n"
 
 
 def summary(plan: list) -> list[tuple[str, tuple[str, ...]]]:  # type: ignore[type-arg]
