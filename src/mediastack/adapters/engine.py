@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from mediastack.adapters.errors import EngineError, EngineUnreachableError
@@ -254,6 +255,49 @@ class DockerEngine:
                 f"stop what still uses it (`docker network inspect {name}`), then retry",
             ) from error.__cause__
         return True
+
+    def image_labels(self, reference: str) -> Mapping[str, str] | None:
+        """Return the labels of the local image ``reference``, or None when there is none."""
+        import docker.errors
+
+        try:
+            raw = self._call(
+                lambda: self._client.api.inspect_image(reference)  # type: ignore[no-untyped-call]
+            )
+        except EngineError as error:
+            if isinstance(error.__cause__, docker.errors.ImageNotFound | docker.errors.NotFound):
+                return None
+            raise
+        return dict((raw.get("Config") or {}).get("Labels") or {})
+
+    def build_image(
+        self,
+        context: Path,
+        tag: str,
+        build_arguments: Mapping[str, str],
+        labels: Mapping[str, str],
+        on_line: Callable[[str], None],
+    ) -> None:
+        """Build ``context`` (a folder with a Dockerfile) as ``tag``, passing each line of the
+        builder's output to ``on_line``; raise EngineError with the builder's message when a
+        step fails. The classic builder, as the SDK speaks it: no BuildKit needed."""
+
+        def stream() -> None:
+            for chunk in self._client.api.build(
+                path=str(context), tag=tag, buildargs=dict(build_arguments),
+                labels=dict(labels), rm=True, forcerm=True, decode=True,
+            ):  # fmt: skip
+                if "error" in chunk:
+                    raise EngineError(
+                        f"building {tag} failed: {str(chunk['error']).strip()}",
+                        "read the build output above; a missing base image needs the "
+                        "registry once, or set supervisor.image_base to a local image",
+                    )
+                line = str(chunk.get("stream", "")).rstrip()
+                if line:
+                    on_line(line)
+
+        self._call(stream)
 
     def _inspect_or_none(self, container_id: str) -> Mapping[str, Any] | None:
         import docker.errors

@@ -6,8 +6,9 @@ caller's real error handling; nothing here touches a process, a socket or /proc.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mediastack.adapters.engine import ContainerInfo, Filters, NetworkInfo
 from mediastack.adapters.errors import CommandError, ToolMissingError
@@ -91,6 +92,10 @@ class FakeEngine:
     containers: list[ContainerInfo] = field(default_factory=list)
     namespaces: dict[int, str] = field(default_factory=dict)
     networks: dict[str, NetworkInfo] = field(default_factory=dict)
+    # Local images: tag -> labels, or None for "no such image". A tag not listed exists, built
+    # from the current code, so commands that would build the supervisor image find it.
+    images: dict[str, Mapping[str, str] | None] = field(default_factory=dict)
+    builds: list[tuple[str, dict[str, str], list[str]]] = field(default_factory=list)
 
     def inspect_containers(self, filters: Filters) -> list[ContainerInfo]:
         return [container for container in self.containers if _matches(container, filters)]
@@ -109,6 +114,28 @@ class FakeEngine:
 
     def remove_network(self, name: str) -> bool:
         return self.networks.pop(name, None) is not None
+
+    def image_labels(self, reference: str) -> Mapping[str, str] | None:
+        if reference in self.images:
+            return self.images[reference]
+        from mediastack.supervisor_image.build import SOURCE_LABEL
+        from mediastack.supervisor_image.context import source_hash
+
+        return {SOURCE_LABEL: source_hash()}
+
+    def build_image(
+        self,
+        context: Path,
+        tag: str,
+        build_arguments: Mapping[str, str],
+        labels: Mapping[str, str],
+        on_line: Callable[[str], None],
+    ) -> None:
+        """Record the build (with the context's file names) and hold ``tag`` with ``labels``."""
+        names = sorted(path.name for path in context.iterdir())
+        self.builds.append((tag, dict(build_arguments), names))
+        on_line(f"Successfully tagged {tag}")
+        self.images[tag] = dict(labels)
 
 
 def _as_list(value: str | Sequence[str]) -> list[str]:

@@ -7,7 +7,7 @@ line and a fix, exit 1 (2 for a bad TARGET); never a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -26,9 +26,11 @@ from mediastack.cli.common import (
     console,
     fail,
     load_or_exit,
+    print_config_error,
     print_json,
 )
-from mediastack.stack import operations, status
+from mediastack.config import ConfigError
+from mediastack.stack import first_start, operations, status
 from mediastack.stack.rendered import RenderedFileError, require_rendered
 from mediastack.stack.status import ServiceStatus, Verdict
 from mediastack.stack.targets import TargetError, resolve_targets
@@ -71,6 +73,22 @@ def reported_errors() -> Iterator[None]:
         fail(error.message, error.fix)
     except AdapterError as error:
         fail(error.message, error.fix)
+    except ConfigError as error:
+        print_config_error(error)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _progress(dry_run: bool) -> Callable[[str], None]:
+    """Return how ``up``'s preparation reports a step: like operations' progress lines (a
+    shell comment in a dry run, so the output stays a script)."""
+
+    def say(message: str) -> None:
+        if dry_run:
+            console.print(f"# {message}", markup=False, highlight=False, soft_wrap=True)
+        else:
+            console.print(f"[bold]>[/] {message}", highlight=False)
+
+    return say
 
 
 def _engine_unless(dry_run: bool) -> DockerEngine | None:
@@ -99,11 +117,13 @@ def up(
         "with services named, only those.",
     ),
 ) -> None:
-    """Start the rendered stacks: the shared network first, then vpn, media, ops.
+    """Start the stacks: the shared network first, then vpn, media, ops.
 
-    Runs `docker compose up` on the files under stacks/ as they are (it does not render:
-    run `mediastack render` after editing mediastack.yaml). A service that owns a network
-    namespace (gluetun) brings up the services in it too.
+    Before anything starts: renders again when mediastack.yaml or .env changed since the last
+    render (a compose file you edited by hand afterwards is run as it is); refuses, with exit
+    2, while a secret the stacks need is still a CHANGE_ME placeholder in .env; builds the
+    supervisor's image when it is missing or older than this mediastack. A service that owns
+    a network namespace (gluetun) brings up the services in it too.
 
     Example:
 
@@ -113,12 +133,16 @@ def up(
     """
     loaded = load_or_exit(context)
     with reported_errors():
+        engine = _engine_unless(dry_run)
+        first_start.prepare_up(
+            loaded, targets or (), engine=engine, say=_progress(dry_run), dry_run=dry_run
+        )
         operations.up(
             loaded,
             targets or (),
             executor=SubprocessExecutor(),
             console=console,
-            engine=_engine_unless(dry_run),
+            engine=engine,
             dry_run=dry_run,
             wait=wait,
             wait_timeout_seconds=wait_timeout,

@@ -264,6 +264,13 @@ class Supervisor(StrictModel):
         description="The supervisor's SQLite state (rate-limit window, pause, the cascade in "
         "flight, history); relative to the folder holding mediastack.yaml.",
     )
+    image_base: str = Field(
+        "python:3.11-slim-bookworm",
+        min_length=1,
+        description="Base image (with python3 3.11+ and venv) `mediastack up` builds the "
+        "supervisor's image on, when that image is missing or older than the installed "
+        "mediastack; pulled once if not local.",
+    )
 
 
 _CRON_PATTERN = r"^[^ \t]+([ \t]+[^ \t]+){4}$"

@@ -9,9 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from stack_cli_support import Wiring
 
-from mediastack.adapters.engine import ContainerInfo, parse_container
-from mediastack.adapters.fakes import RecordingExecutor
+from mediastack.adapters.engine import ContainerInfo, DockerEngine, parse_container
+from mediastack.adapters.fakes import FakeEngine, RecordingExecutor
+from mediastack.cli import stack_commands
 from mediastack.config import LoadedConfig, load_config
 from mediastack.render import compose_text, render_stacks
 
@@ -75,3 +77,12 @@ def executor() -> RecordingExecutor:
     recording = RecordingExecutor()
     recording.respond("compose", "version", stdout=COMPOSE_VERSION)
     return recording
+
+
+@pytest.fixture
+def wiring(monkeypatch: pytest.MonkeyPatch, executor: RecordingExecutor) -> Wiring:
+    """Give the stack commands a recording executor and an in-memory engine."""
+    wired = Wiring(executor, FakeEngine())
+    monkeypatch.setattr(stack_commands, "SubprocessExecutor", lambda: wired.executor)
+    monkeypatch.setattr(DockerEngine, "connect", lambda: wired.connect())
+    return wired

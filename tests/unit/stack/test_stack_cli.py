@@ -7,14 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import typer
-from typer.testing import CliRunner
+from stack_cli_support import Wiring, invoke, make_app, runner
 
-from mediastack.adapters.engine import ContainerInfo, DockerEngine
-from mediastack.adapters.errors import EngineUnreachableError
-from mediastack.adapters.fakes import FakeEngine, RecordingExecutor
-from mediastack.cli import stack_commands
-from mediastack.cli.common import CliState
+from mediastack.adapters.engine import ContainerInfo
+from mediastack.adapters.fakes import FakeEngine
 from mediastack.cli.stack_commands import format_duration
 from mediastack.config import LoadedConfig
 
@@ -38,51 +34,6 @@ VPN_ONLY = (
     )
     + "}\n"
 )
-
-runner = CliRunner()
-
-
-def make_app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main(context: typer.Context, config: Path = typer.Option(..., "-c")) -> None:
-        context.obj = CliState(config_path=config)
-
-    stack_commands.register(app)
-    return app
-
-
-class Wiring:
-    """What the commands get instead of a subprocess executor and a Docker engine."""
-
-    def __init__(self, executor: RecordingExecutor, engine: FakeEngine | None) -> None:
-        self.executor = executor
-        self.engine = engine
-        self.connections = 0
-
-    def connect(self) -> FakeEngine:
-        self.connections += 1
-        if self.engine is None:
-            raise EngineUnreachableError("no socket at unix:///nowhere.sock")
-        return self.engine
-
-
-@pytest.fixture
-def wiring(monkeypatch: pytest.MonkeyPatch, executor: RecordingExecutor) -> Wiring:
-    wired = Wiring(executor, FakeEngine())
-    monkeypatch.setattr(stack_commands, "SubprocessExecutor", lambda: wired.executor)
-    monkeypatch.setattr(DockerEngine, "connect", lambda: wired.connect())
-    return wired
-
-
-def invoke(loaded: LoadedConfig, *arguments: str) -> tuple[int, str, str]:
-    result = runner.invoke(make_app(), ["-c", str(loaded.path), *arguments])
-    assert not isinstance(result.exception, Exception) or isinstance(
-        result.exception, SystemExit
-    ), result.exception
-    return result.exit_code, result.stdout, result.stderr
-
 
 def test_up_dry_run_prints_commands_without_engine(
     make_homelab: MakeHomelab, wiring: Wiring
