@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from supervisor_image import ensure_base_image
 
 from mediastack.catalogue import CATALOGUE
 from mediastack.config import LoadedConfig, load_config
@@ -49,9 +50,15 @@ class Homelab:
         return settings.ports[port_name]
 
 
-def make_homelab(root: Path, prefix: str, images: Mapping[str, str]) -> Homelab:
+def make_homelab(
+    root: Path, prefix: str, images: Mapping[str, str], *, supervisor: bool = False
+) -> Homelab:
     """Given an empty folder, a test project prefix and stand-in images, run ``mediastack init``
-    and rewrite its config to use the stand-ins; return the homelab (rendered)."""
+    and rewrite its config to use the stand-ins; return the homelab (rendered).
+
+    ``supervisor``: keep the supervisor on, as ``init`` leaves it, running the image ``up``
+    builds (``mediastack/supervisor:<version>``) on the local Debian base instead of the
+    registry's python image. Off otherwise: it would heal what a test wants to see broken."""
     homelab = Homelab(root, prefix)
     arguments = ["init", str(root), "--yes", "--name", prefix, "--bind-address", "127.0.0.1"]
     completed = subprocess.run(
@@ -62,6 +69,10 @@ def make_homelab(root: Path, prefix: str, images: Mapping[str, str]) -> Homelab:
     config: dict[str, Any] = yaml.safe_load(homelab.config_path.read_text())
     config["network"]["name"] = f"{prefix}_media"
     config["services"] = _standin_services(config, images)
+    if supervisor:
+        config["supervisor"]["image_base"] = ensure_base_image()
+    else:
+        config["services"].setdefault("supervisor", {})["enabled"] = False
     homelab.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     env_path = root / ".env"
     env_path.write_text(env_path.read_text().replace("CHANGE_ME_", "test-value-"))

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mediastack.adapters.errors import CommandError, EngineUnreachableError, ToolMissingError
-from mediastack.adapters.executor import COMPOSE_FIX, Executor
+from mediastack.adapters.executor import COMPOSE_FIX, CommandResult, Executor
 from mediastack.catalogue import Stack
 from mediastack.config import LoadedConfig
 
@@ -254,6 +254,14 @@ class Compose:
             return parse_ps(result.stdout)
         except ValueError as error:
             raise CommandError(arguments, 0, str(error)) from None
+
+    def exec(
+        self, service: str, command: Sequence[str], *, timeout_seconds: float
+    ) -> CommandResult:
+        """Run ``command`` in the running ``service`` (no TTY) and return its result, whatever
+        its exit code. Raise CommandError when it outlives ``timeout_seconds``."""
+        arguments = self.arguments("exec", "-T", service, *command)
+        return self._executor.run(arguments, timeout=timeout_seconds, check=False)
 
     def logs(
         self, services: Sequence[str] = (), *, follow: bool = False, tail: int | None = None

@@ -18,6 +18,7 @@ from mediastack.adapters.compose import Compose, ComposeContainer, ComposeProjec
 from mediastack.adapters.engine import DockerEngine
 from mediastack.adapters.errors import AdapterError
 from mediastack.adapters.executor import SubprocessExecutor
+from mediastack.catalogue import Stack
 from mediastack.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -29,11 +30,11 @@ from mediastack.cli.common import (
     print_config_error,
     print_json,
 )
-from mediastack.config import ConfigError
+from mediastack.config import ConfigError, LoadedConfig
 from mediastack.stack import first_start, operations, status
 from mediastack.stack.rendered import RenderedFileError, require_rendered
 from mediastack.stack.status import ServiceStatus, Verdict
-from mediastack.stack.targets import TargetError, resolve_targets
+from mediastack.stack.targets import StackTarget, TargetError, resolve_targets
 from mediastack.supervisor.runtime.report import SupervisorReport, read_report, state_file_path
 
 TARGETS_ARGUMENT = typer.Argument(
@@ -147,7 +148,22 @@ def up(
             wait=wait,
             wait_timeout_seconds=wait_timeout,
             force_recreate=force_recreate,
+            after_each=_after_stack(loaded, wait),
         )
+
+
+def _after_stack(
+    loaded: LoadedConfig, wait: bool
+) -> Callable[[StackTarget, Compose], None]:
+    """Return what ``up`` does once a stack is up: after a waited-for vpn stack with recyclarr
+    in it, its first sync (Sonarr and Radarr answer by then)."""
+
+    def after(target: StackTarget, compose: Compose) -> None:
+        includes_recyclarr = target.whole_stack or "recyclarr" in target.services
+        if wait and target.stack == Stack.VPN and includes_recyclarr:
+            first_start.sync_recyclarr_once(loaded, compose, _progress(False))
+
+    return after
 
 
 def down(

@@ -138,3 +138,38 @@ def test_a_config_that_no_longer_renders_is_a_config_error(tmp_path: Path) -> No
     (tmp_path / ".env").write_text("")  # every secret gone
     with pytest.raises(ConfigError):
         render_if_stale(load_config(loaded.path), [].append, dry_run=False)
+
+
+def test_up_of_the_vpn_stack_syncs_recyclarr_once_it_is_healthy(
+    tmp_path: Path, wiring: Wiring
+) -> None:
+    loaded = homelab(tmp_path)
+    code, out, _ = invoke(loaded, "up", "vpn")
+    assert code == 0
+    commands = wiring.executor.commands
+    up_index = next(i for i, c in enumerate(commands) if "up" in c and "--wait" in c)
+    (sync,) = [c for c in commands if "exec" in c]
+    assert sync[-4:] == ("-T", "recyclarr", "recyclarr", "sync")
+    assert commands.index(sync) > up_index
+    assert "profiles synced" in out
+
+
+def test_a_failed_recyclarr_sync_is_said_and_does_not_fail_up(
+    tmp_path: Path, wiring: Wiring
+) -> None:
+    loaded = homelab(tmp_path)
+    wiring.executor.respond(
+        "exec", "recyclarr", stderr="[ERR] Sonarr: 401 Unauthorized", exit_code=1
+    )
+    code, out, _ = invoke(loaded, "up", "vpn")
+    assert code == 0
+    assert "recyclarr sync exited 1: [ERR] Sonarr: 401 Unauthorized" in out
+
+
+def test_no_sync_without_waiting_or_without_sonarr(tmp_path: Path, wiring: Wiring) -> None:
+    loaded = homelab(tmp_path)
+    invoke(loaded, "up", "vpn", "--no-wait")
+    assert not [c for c in wiring.executor.commands if "exec" in c]
+    (tmp_path / "mediastack.yaml").write_text("name: home\nservices: {sonarr: {enabled: false}}\n")
+    invoke(load_config(loaded.path), "up", "vpn")
+    assert not [c for c in wiring.executor.commands if "exec" in c]
