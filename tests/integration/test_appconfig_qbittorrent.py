@@ -142,24 +142,30 @@ def test_qbittorrent_starts_configured_and_keeps_our_keys_when_it_stops() -> Non
 
 
 def test_the_supervisors_host_name_passes_host_header_validation() -> None:
-    with generated_profile() as (profile, settings), started(profile, settings) as peer:
-        with peer.session() as client:
-            by_name = client.get(
-                "/api/v2/app/version", headers={"Host": f"gluetun:{settings.webui_port}"}
-            )
-            other_port = client.get(
-                "/api/v2/app/version", headers={"Host": f"gluetun:{settings.webui_port + 1}"}
-            )
+    with (
+        generated_profile() as (profile, settings),
+        started(profile, settings) as peer,
+        peer.session() as client,
+    ):
+        by_name = client.get(
+            "/api/v2/app/version", headers={"Host": f"gluetun:{settings.webui_port}"}
+        )
+        other_port = client.get(
+            "/api/v2/app/version", headers={"Host": f"gluetun:{settings.webui_port + 1}"}
+        )
     assert by_name.status_code == 200
     assert other_port.status_code == 401  # why a remapped host port needs validation off
 
 
 def test_a_remapped_web_ui_port_is_still_reachable() -> None:
-    with generated_profile(published_offset=1) as (profile, settings):
-        with started(profile, settings) as peer, peer.session() as client:
-            remapped = client.get(
-                "/api/v2/app/version", headers={"Host": f"192.0.2.1:{settings.published_port}"}
-            )
+    with (
+        generated_profile(published_offset=1) as (profile, settings),
+        started(profile, settings) as peer,
+        peer.session() as client,
+    ):
+        remapped = client.get(
+            "/api/v2/app/version", headers={"Host": f"192.0.2.1:{settings.published_port}"}
+        )
     assert remapped.status_code == 200
 
 

@@ -123,6 +123,7 @@ def qbittorrent_conf(
     mediastack's keys set and every other line kept. A stored password hash that already
     verifies the password is kept, so the same inputs give the same bytes; raise ValueError
     when the user name cannot be written (see :func:`qt_ini.quote_string`)."""
+    username = qt_ini.quote_string(settings.username)  # before the costly hash: it may refuse
     text = existing if existing is not None else _NEW_FILE
     stored = qt_ini.read_value(text, "Preferences", "WebUI\\Password_PBKDF2")
     if stored is None or not password_matches(stored, settings.password):
@@ -135,7 +136,7 @@ def qbittorrent_conf(
         ("BitTorrent", "Session\\ShareLimitAction"): "Stop",
         ("Preferences", "Downloads\\SavePath"): save_path,
         ("Preferences", "WebUI\\Port"): str(settings.webui_port),
-        ("Preferences", "WebUI\\Username"): qt_ini.quote_string(settings.username),
+        ("Preferences", "WebUI\\Username"): username,
         ("Preferences", "WebUI\\Password_PBKDF2"): stored,
     }
     if settings.published_port != settings.webui_port:

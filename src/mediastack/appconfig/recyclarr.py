@@ -67,6 +67,13 @@ class _Dumper(yaml.SafeDumper):
     def ignore_aliases(self, data: object) -> bool:
         return True
 
+    def choose_scalar_style(self) -> str:
+        # PyYAML quotes every scalar with an explicit tag; a variable name needs no quotes,
+        # and `!env_var NAME` is how recyclarr's documentation writes it.
+        if isinstance(self.event, yaml.ScalarEvent) and self.event.tag == "!env_var":
+            return ""
+        return str(super().choose_scalar_style())
+
 
 @dataclass(frozen=True)
 class _OtherTag:
