@@ -9,7 +9,7 @@ where the content is unchanged, the app is running, or the file is a user's own.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -76,10 +76,13 @@ def plan_app_configs(
     loaded: LoadedConfig,
     secrets: Mapping[str, str],
     read: Callable[[Path], str | None] = read_existing,
+    cross_seed_torznab: Sequence[str] | None = None,
 ) -> list[PlannedFile]:
     """Given the config and the .env variables, return the config files of every enabled app
     mediastack configures (qbittorrent, cross-seed, recyclarr, bazarr), merged with what
-    ``read`` finds on disk; raise ConfigError naming every needed variable that is missing."""
+    ``read`` finds on disk; raise ConfigError naming every needed variable that is missing.
+    ``cross_seed_torznab``: the torznab URLs for cross-seed (``cross_seed.torznab_url``, from
+    Prowlarr's indexers); None keeps those the current config.js lists."""
     enabled = {definition.name for definition in loaded.enabled_services()}
     _check_secrets(loaded, secrets, enabled)
     planners = {
@@ -91,7 +94,7 @@ def plan_app_configs(
     planned: list[PlannedFile] = []
     for service, planner in planners.items():
         if service in enabled:
-            planned += planner(_Context(loaded, secrets, enabled, read))
+            planned += planner(_Context(loaded, secrets, enabled, read, cross_seed_torznab))
     return planned
 
 
@@ -117,8 +120,9 @@ def _decide(file: PlannedFile, running_services: set[str]) -> tuple[Action, str]
     if current == file.content:
         return "unchanged", ""
     if file.service in running_services and (file.strict or current is not None):
+        why = "rewrites this file when it stops" if file.strict else "reads it only at start"
         return "skipped-running", (
-            f"{file.service} is running and would overwrite the file: stop it "
+            f"{file.service} is running and {why}: stop it "
             f"(`mediastack down {file.service}`), then render again"
         )
     return ("created", "") if current is None else ("updated", "")
@@ -147,6 +151,7 @@ class _Context:
     secrets: Mapping[str, str]
     enabled: set[str]
     read: Callable[[Path], str | None]
+    torznab: Sequence[str] | None
 
     def path(self, service: str, relative: PurePosixPath) -> Path:
         return self.loaded.config_folder / service / relative
@@ -193,7 +198,7 @@ def _plan_qbittorrent(context: _Context) -> list[PlannedFile]:
         except ValueError as error:
             raise ConfigError(
                 str(context.loaded.path),
-                [ConfigProblem("portsync.qbittorrent_username", str(error), "use ASCII letters")],
+                [ConfigProblem("portsync.qbittorrent_username", str(error), "use plain ASCII")],
             ) from None
 
     return [
@@ -217,6 +222,7 @@ def _plan_cross_seed(context: _Context) -> list[PlannedFile]:
         sonarr_api_key=context.key_of("sonarr"),
         radarr_api_key=context.key_of("radarr"),
         api_key=own_key if own_key is not None and len(own_key) >= 24 else None,
+        torznab=context.torznab,
     )
     return [
         context.planned(

@@ -190,3 +190,19 @@ def test_the_password_variable_follows_the_config(tmp_path: Path) -> None:
     )
     apply(loaded)
     assert "admin:other-password@" in (loaded.config_folder / "cross-seed/config.js").read_text()
+
+
+def test_torznab_urls_from_the_wiring_step_are_written_and_then_kept(tmp_path: Path) -> None:
+    loaded = make_config(tmp_path)
+    secrets = read_secrets(loaded.env_file)
+    url = "http://localhost:9696/3/api?apikey=p"
+    apply_app_configs(plan_app_configs(loaded, secrets, cross_seed_torznab=[url]), set(), False)
+    assert apply(loaded)["cross-seed/config.js"].action == "unchanged"
+    assert f'"{url}"' in (loaded.config_folder / "cross-seed/config.js").read_text()
+
+
+def test_a_user_name_qbittorrent_cannot_store_plainly_is_a_config_problem(tmp_path: Path) -> None:
+    loaded = make_config(tmp_path, "portsync: {qbittorrent_username: jürgen}\n")
+    with pytest.raises(ConfigError) as caught:
+        plan_app_configs(loaded, read_secrets(loaded.env_file))
+    assert [problem.path for problem in caught.value.problems] == ["portsync.qbittorrent_username"]
