@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from mediastack.catalogue import CATALOGUE
+from mediastack.config.apps import Apps
 
 _NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 _VARIABLE_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
@@ -422,6 +423,7 @@ class Config(StrictModel):
     portsync: PortSync = Field(default_factory=PortSync, description="Forwarded-port sync.")
     updates: Updates = Field(default_factory=Updates, description="Image updates.")
     backups: Backups = Field(default_factory=Backups, description="Config backups.")
+    apps: Apps = Field(default_factory=Apps, description="The apps' own config files.")
 
 
 def variable_name_is_valid(name: str) -> bool:
