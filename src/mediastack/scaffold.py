@@ -39,7 +39,15 @@ OPTIONAL_VARIABLES = {
     "PLEX_CLAIM": "a claim token from https://www.plex.tv/claim (valid 4 minutes)",
     "MEDIASTACK_NOTIFY_URLS": "Apprise URLs for notifications, e.g. ntfys://ntfy.sh/my-topic",
 }
-DATA_FOLDERS = ("torrents/movies", "torrents/tv", "media/movies", "media/tv")
+# torrents/cross-seed: cross-seed's linkDirs (same filesystem as the downloads, so its links
+# are hardlinks); made here so it belongs to PUID:PGID, not to whoever cross-seed runs as.
+DATA_FOLDERS = (
+    "torrents/movies",
+    "torrents/tv",
+    "torrents/cross-seed",
+    "media/movies",
+    "media/tv",
+)
 
 
 class AlreadyInitialised(Exception):

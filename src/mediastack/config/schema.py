@@ -291,8 +291,9 @@ class PortSync(StrictModel):
     qbittorrent_password_variable: str = Field(
         "QBITTORRENT_PASSWORD",
         pattern=_VARIABLE_PATTERN,
-        description="Name of the .env variable holding the qBittorrent WebUI password (empty: "
-        "rely on qBittorrent's local-auth bypass for the supervisor's address).",
+        description="Name of the .env variable holding the qBittorrent WebUI password (`init` "
+        "generates it; `up` writes its PBKDF2 hash into qBittorrent.conf before the first "
+        "start, and Sonarr, Radarr, cross-seed and port sync log in with it).",
     )
 
 

@@ -2,7 +2,10 @@
 
 1. render when mediastack.yaml or .env changed after the last render (``preflight``);
 2. refuse (ConfigError, exit 2) while a secret the targeted stacks need is a placeholder;
-3. build the supervisor's image when the ops stack is targeted and the image is missing or
+3. write the apps' own config files (``mediastack.appconfig``: qBittorrent's password hash,
+   cross-seed's config.js, recyclarr.yml, Bazarr's keys) where missing or changed, never
+   under a running app;
+4. build the supervisor's image when the ops stack is targeted and the image is missing or
    older than the installed mediastack (``mediastack.supervisor_image``);
 
 and after the vpn stack is up and healthy: one Recyclarr sync (``sync_recyclarr_once``).
@@ -14,34 +17,83 @@ it would do.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from mediastack.adapters.compose import Compose
+from mediastack.adapters.engine import COMPOSE_PROJECT_LABEL, ContainerReader
 from mediastack.adapters.errors import CommandError
+from mediastack.appconfig.write import AppConfigResult, apply_app_configs, plan_app_configs
 from mediastack.catalogue import CATALOGUE, Stack
 from mediastack.config import LoadedConfig
+from mediastack.render.environment import read_secrets
 from mediastack.stack.preflight import render_if_stale, require_no_placeholders
 from mediastack.stack.targets import resolve_targets
 from mediastack.supervisor_image import ensure_supervisor_image, own_image_tag
 from mediastack.supervisor_image.build import ImageBuilder
 
 
+class Engine(ImageBuilder, ContainerReader, Protocol):
+    """What ``up``'s preparation asks of the engine: images and running containers."""
+
+
 def prepare_up(
     loaded: LoadedConfig,
     targets: Sequence[str],
     *,
-    engine: ImageBuilder | None,
+    engine: Engine | None,
     say: Callable[[str], None],
     dry_run: bool,
 ) -> set[Stack]:
-    """Run steps 1-3 for ``targets``; return the stacks ``up`` will start. Raise ConfigError
+    """Run steps 1-4 for ``targets``; return the stacks ``up`` will start. Raise ConfigError
     (placeholders, a config that does not render), TargetError / RenderedFileError (TARGETs),
     AdapterError (the image build). ``engine`` may be None only with ``dry_run``."""
     render_if_stale(loaded, say, dry_run)
     stacks = {target.stack for target in resolve_targets(loaded, targets)}
     require_no_placeholders(loaded, stacks)
+    write_app_configs(loaded, stacks, engine, say, dry_run)
     if Stack.OPS in stacks:
         _supervisor_image(loaded, engine, say, dry_run)
     return stacks
+
+
+def write_app_configs(
+    loaded: LoadedConfig,
+    stacks: set[Stack],
+    engine: ContainerReader | None,
+    say: Callable[[str], None],
+    dry_run: bool,
+) -> list[AppConfigResult]:
+    """Write the config files of the apps in ``stacks`` that are missing or changed, never
+    under a running app that would overwrite them; say each file written or skipped. Raise
+    ConfigError when a secret a file needs is missing."""
+    services = {
+        definition.name for stack in stacks for definition in loaded.enabled_services(stack)
+    }
+    planned = [
+        file
+        for file in plan_app_configs(loaded, read_secrets(loaded.env_file))
+        if file.service in services
+    ]
+    running = set() if engine is None else running_services(loaded, stacks, engine)
+    results = apply_app_configs(planned, running, dry_run)
+    for result in results:
+        if result.action != "unchanged":
+            relative = result.path.relative_to(loaded.root)
+            verb = f"would be {result.action}" if dry_run else result.action
+            detail = f": {result.reason}" if result.reason else ""
+            say(f"{result.service} config {relative} {verb}{detail}")
+    return results
+
+
+def running_services(loaded: LoadedConfig, stacks: set[Stack], engine: ContainerReader) -> set[str]:
+    """Return the compose services of ``stacks`` that have a running container."""
+    running = set()
+    for stack in stacks:
+        label = f"{COMPOSE_PROJECT_LABEL}={loaded.project_name(stack)}"
+        for container in engine.inspect_containers({"label": [label]}):
+            if container.running and container.compose_service and not container.is_oneoff:
+                running.add(container.compose_service)
+    return running
 
 
 def _supervisor_image(

@@ -21,6 +21,15 @@ ENGINE_FIXTURES = Path(__file__).parents[2] / "fixtures" / "engine"
 COMPOSE_VERSION = (ENGINE_FIXTURES / "compose-version-short.txt").read_text()
 
 MakeHomelab = Callable[..., LoadedConfig]
+# Every secret a default homelab's stacks and app config files need (as `init` writes them).
+STACK_SECRETS = "".join(
+    f"{name}=test-{name.lower()}\n"
+    for name in (
+        "GLUETUN_API_KEY", "SONARR_API_KEY", "RADARR_API_KEY", "PROWLARR_API_KEY",
+        "BAZARR_API_KEY", "SEERR_API_KEY", "QBITTORRENT_PASSWORD", "WIREGUARD_PRIVATE_KEY",
+        "WIREGUARD_ADDRESSES",
+    )
+)  # fmt: skip
 CapturedContainer = Callable[..., ContainerInfo]
 
 
@@ -31,6 +40,7 @@ def make_homelab(tmp_path: Path) -> MakeHomelab:
 
     def make(text: str = "name: home\n", stacks: tuple[str, ...] | None = None) -> LoadedConfig:
         (tmp_path / "mediastack.yaml").write_text(text)
+        (tmp_path / ".env").write_text(STACK_SECRETS)
         loaded = load_config(tmp_path / "mediastack.yaml")
         for rendered in render_stacks(loaded):
             if stacks is None or rendered.stack.value in stacks:

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from stack_cli_support import Wiring, invoke
 
+from mediastack.adapters.engine import ContainerInfo
 from mediastack.catalogue import Stack
 from mediastack.config import ConfigError, LoadedConfig, load_config
 from mediastack.render import render_to_disk
@@ -18,7 +20,8 @@ from mediastack.supervisor_image import build as image_build
 
 SECRETS = (
     "GLUETUN_API_KEY=g\nSONARR_API_KEY=s\nRADARR_API_KEY=r\nPROWLARR_API_KEY=p\n"
-    "SEERR_API_KEY=e\nWIREGUARD_PRIVATE_KEY={key}\nWIREGUARD_ADDRESSES=10.2.0.2/32\n"
+    "SEERR_API_KEY=e\nBAZARR_API_KEY=b\nQBITTORRENT_PASSWORD=q\n"
+    "WIREGUARD_PRIVATE_KEY={key}\nWIREGUARD_ADDRESSES=10.2.0.2/32\n"
 )
 
 
@@ -173,3 +176,26 @@ def test_no_sync_without_waiting_or_without_sonarr(tmp_path: Path, wiring: Wirin
     (tmp_path / "mediastack.yaml").write_text("name: home\nservices: {sonarr: {enabled: false}}\n")
     invoke(load_config(loaded.path), "up", "vpn")
     assert not [c for c in wiring.executor.commands if "exec" in c]
+
+
+def test_up_writes_the_app_configs_before_compose_and_never_under_a_running_app(
+    tmp_path: Path, wiring: Wiring, captured: Callable[..., ContainerInfo]
+) -> None:
+    loaded = homelab(tmp_path)
+    conf = loaded.config_folder / "qbittorrent" / "qBittorrent" / "qBittorrent.conf"
+    code, out, _ = invoke(loaded, "up", "vpn", "--no-wait")
+    assert code == 0
+    assert "WebUI\\Password_PBKDF2" in conf.read_text()
+    assert "qbittorrent config config/qbittorrent/qBittorrent/qBittorrent.conf created" in out
+    assert (loaded.config_folder / "cross-seed" / "config.js").stat().st_mode & 0o777 == 0o600
+    # qBittorrent now runs; a new password must not be written under it (it rewrites the file
+    # on exit), and up says what to do.
+    running = captured("dependent-before", project="home-vpn", service="qbittorrent")
+    assert wiring.engine is not None
+    wiring.engine.containers.append(running)
+    before = conf.read_text()
+    (tmp_path / ".env").write_text(SECRETS.format(key="real-key").replace("=q\n", "=new\n"))
+    code, out, _ = invoke(load_config(loaded.path), "up", "vpn", "--no-wait")
+    assert code == 0
+    assert conf.read_text() == before
+    assert "skipped-running" in out and "stop it" in out
