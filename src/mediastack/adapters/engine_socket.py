@@ -1,5 +1,6 @@
 """The Docker engine API over its socket, with the standard library's ``socket`` and ``h11``:
-the supervisor's engine access (container inspection, autoheal's restart, the events stream).
+the supervisor's engine access (container inspection, autoheal's restart, the events stream),
+and the update pipeline's way to the image store (``engine_images``, through ``request``).
 
 Why not the docker SDK (``mediastack.adapters.engine.DockerEngine``, which every command
 uses): it brings requests, urllib3 and the ssl module, about 14 MB of resident memory that the
@@ -269,6 +270,13 @@ class SocketEngine:
         raise EngineError when the engine refuses (e.g. the container is gone)."""
         path = f"/containers/{quote(container_id)}/restart?t={stop_timeout_seconds}"
         self._post(path, self._timeout + stop_timeout_seconds)
+
+    def request(self, method: str, path: str) -> tuple[int, bytes]:
+        """Make one request of ``method`` (GET, POST, DELETE; no body) on ``path`` (without
+        the API version: it is prefixed); return the status and the whole body, whatever the
+        status. Raise EngineUnreachableError when the engine cannot be reached or answers
+        something that is not HTTP."""
+        return _request(self.endpoint, method, self._path(path), self._timeout)
 
     def events(self, filters: Filters) -> EventSubscription:
         """Open the events stream (no read timeout: it may stay silent for days)."""
