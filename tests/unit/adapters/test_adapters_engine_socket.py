@@ -15,6 +15,7 @@ from engine_stand_in import ANSWER_TIMEOUT_SECONDS, StandInEngine, StandIns, cap
 from mediastack.adapters.engine_socket import (
     EngineEndpoint,
     SocketEngine,
+    date_nanoseconds,
     encode_filters,
     endpoint_from_environment,
     error_message,
@@ -259,3 +260,24 @@ def test_no_engine_is_an_unreachable_engine(tmp_path: Path) -> None:
         SocketEngine.connect(nowhere)
     with pytest.raises(EngineUnreachableError):
         SocketEngine(nowhere, "1.41").events({})
+
+
+def test_a_resumed_stream_asks_since_and_the_opening_tells_the_engines_clock(
+    tmp_path: Path,
+) -> None:
+    stand_in = StandInEngine(
+        tmp_path / "events.sock", lambda method, path: captured("events-stream"), False
+    )
+    try:
+        client = SocketEngine(stand_in.endpoint, "1.41", ANSWER_TIMEOUT_SECONDS)
+        subscription = client.events({"type": "container"}, since="1795731860.377199729")
+        subscription.close()
+    finally:
+        stand_in.close()
+    assert stand_in.requests == [
+        "GET /v1.41/events?filters=%7B%22type%22%3A+%5B%22container%22%5D%7D"
+        "&since=1795731860.377199729"
+    ]
+    # The captured answer's "Date: Fri, 27 Nov 2026 01:25:57 GMT"
+    assert subscription.engine_time_nano == 1795742757 * 1_000_000_000
+    assert date_nanoseconds(b"not a date") is None
