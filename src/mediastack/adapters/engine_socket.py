@@ -1,5 +1,6 @@
 """The Docker engine API over its socket, with the standard library's ``socket`` and ``h11``:
-the supervisor's engine access (container inspection, autoheal's restart, the events stream).
+the supervisor's engine access (container inspection, autoheal's restart, the events stream),
+and the update pipeline's way to the image store (``engine_images``, through ``request``).
 
 Why not the docker SDK (``mediastack.adapters.engine.DockerEngine``, which every command
 uses): it brings requests, urllib3 and the ssl module, about 14 MB of resident memory that the
@@ -31,6 +32,7 @@ import socket
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -120,6 +122,8 @@ class _Exchange:
     def __init__(self, connection: socket.socket) -> None:
         self._connection = connection
         self._protocol = h11.Connection(h11.CLIENT)
+        self.headers: list[tuple[bytes, bytes]] = []
+        """The answer's headers (names lower-case), once ``ask`` returned."""
 
     def ask(self, method: str, path: str, host: str) -> int:
         """Send a request without a body; return the answer's status once its head is in."""
@@ -128,6 +132,7 @@ class _Exchange:
             while True:
                 event = self._next_event()
                 if isinstance(event, h11.Response):
+                    self.headers = list(event.headers)
                     return event.status_code
                 if not isinstance(event, h11.InformationalResponse):  # "100 Continue" and kin
                     raise _unexpected(event)
@@ -270,10 +275,19 @@ class SocketEngine:
         path = f"/containers/{quote(container_id)}/restart?t={stop_timeout_seconds}"
         self._post(path, self._timeout + stop_timeout_seconds)
 
-    def events(self, filters: Filters) -> EventSubscription:
-        """Open the events stream (no read timeout: it may stay silent for days)."""
-        query = urlencode({"filters": encode_filters(filters)})
-        return EventSubscription(self.endpoint, self._path(f"/events?{query}"))
+    def request(self, method: str, path: str) -> tuple[int, bytes]:
+        """Make one request of ``method`` (GET, POST, DELETE; no body) on ``path`` (without
+        the API version: it is prefixed); return the status and the whole body, whatever the
+        status. Raise EngineUnreachableError when the engine cannot be reached or answers
+        something that is not HTTP."""
+        return _request(self.endpoint, method, self._path(path), self._timeout)
+
+    def events(self, filters: Filters, since: str | None = None) -> EventSubscription:
+        """Open the events stream (no read timeout: it may stay silent for days); with
+        ``since`` (``SECONDS.NANOSECONDS``, the engine's clock) the engine first replays the
+        events it still holds from then on (``since`` included)."""
+        query = {"filters": encode_filters(filters), **({"since": since} if since else {})}
+        return EventSubscription(self.endpoint, self._path(f"/events?{urlencode(query)}"))
 
     def _inspect_or_none(self, container_id: str) -> Mapping[str, Any] | None:
         path = self._path(f"/containers/{quote(container_id)}/json")
@@ -300,7 +314,9 @@ class SocketEngine:
 
 class EventSubscription:
     """An open ``/events`` stream: iterate for decoded events; ``close`` from another thread
-    ends the iteration (the socket is shut down under the reader)."""
+    ends the iteration (the socket is shut down under the reader). ``engine_time_nano`` is
+    the engine's clock when it opened (its answer's ``Date``, to the second), None when the
+    answer has no readable one."""
 
     def __init__(self, endpoint: EngineEndpoint, path: str) -> None:
         with _as_unreachable():
@@ -315,6 +331,7 @@ class EventSubscription:
         except BaseException:  # the connection is closed; the error goes on
             self.close()
             raise
+        self.engine_time_nano = date_nanoseconds(dict(self._exchange.headers).get(b"date"))
 
     def __iter__(self) -> Iterator[Any]:
         return json_lines(self._exchange.body())
@@ -327,6 +344,18 @@ class EventSubscription:
         with contextlib.suppress(OSError):
             self._connection.shutdown(socket.SHUT_RDWR)
         self._connection.close()
+
+
+def date_nanoseconds(value: bytes | None) -> int | None:
+    """Given an HTTP ``Date`` header (``Wed, 02 Dec 2026 05:10:43 GMT``), return it as
+    nanoseconds since the epoch; None when missing or unreadable."""
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value.decode("latin-1"))
+    except (TypeError, ValueError):
+        return None
+    return int(moment.timestamp()) * 1_000_000_000
 
 
 def _request(endpoint: EngineEndpoint, method: str, path: str, timeout: float) -> tuple[int, bytes]:

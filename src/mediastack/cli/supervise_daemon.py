@@ -103,4 +103,3 @@ def stop_on_signals(inbox: Inbox) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-

@@ -3,6 +3,7 @@ and rollback. Thin: parse, call ``mediastack.updates``, print."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import typer
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mediastack.adapters.engine import DockerEngine
+from mediastack.adapters.engine_images import connect_images
 from mediastack.adapters.executor import SubprocessExecutor
 from mediastack.adapters.registry import MANIFEST_PURPOSE, TOKEN_PURPOSE, RegistryClient
 from mediastack.cli.common import (
@@ -101,6 +103,7 @@ def update(
                 loaded,
                 executor=executor,
                 engine=DockerEngine.connect(),
+                images=connect_images(os.environ),
                 registry=registry,
                 listener=CallbackListener(lambda event: _print_event(progress, event)),
             )

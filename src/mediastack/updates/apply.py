@@ -1,8 +1,8 @@
 """Apply one planned update: pull, recreate through compose, verify, roll back when unhealthy.
 
 Control flow for one service (namespace dependents, if any, travel with it):
-1. keep the running image: ``docker image tag <running id>
-   mediastack-rollback/<project>-<service>:previous``
+1. keep the running image: tag it ``mediastack-rollback/<project>-<service>:previous``
+   (``POST /images/<running id>/tag`` on the Engine API: ``local_images``)
 2. ``docker compose pull SERVICE``; no new image (``pull_policy: never``, tag unmoved): stop here
 3. ``docker compose up --detach --no-deps --force-recreate --pull never --wait --wait-timeout T
    SERVICE [DEPENDENT...]``: gluetun first, then every service in its namespace, which thereby
@@ -27,7 +27,7 @@ from mediastack.adapters.executor import DryRunExecutor, Executor
 from mediastack.stack.rendered import RenderedProject
 from mediastack.stack.status import Verdict, namespace_verdict, project_containers
 from mediastack.updates.coordination import Maintenance, RollbackMemory
-from mediastack.updates.local_images import DockerCliImages, LocalImages, rollback_tag
+from mediastack.updates.local_images import LocalImages, rollback_tag
 from mediastack.updates.model import (
     ApplyResult,
     Outcome,
@@ -69,6 +69,7 @@ class Applier:
         projects: Sequence[ProjectHandle],
         executor: Executor,
         engine: ContainerReader,
+        images: LocalImages,
         listener: UpdateListener,
         maintenance: Maintenance,
         memory: RollbackMemory,
@@ -78,7 +79,7 @@ class Applier:
     ) -> None:
         self._projects = {handle.project.project_name: handle for handle in projects}
         self._executor = executor
-        self._images: LocalImages = DockerCliImages(executor)
+        self._images = images
         self._engine = engine
         self._listener = listener
         self._maintenance = maintenance
@@ -97,19 +98,22 @@ class Applier:
             return self._apply_held(step, services)
 
     def print_commands(self, step: PlannedStep, write: Callable[[str], None]) -> ApplyResult:
-        """Print the commands ``apply`` would run for ``step`` (as a script); run nothing."""
+        """Print the commands ``apply`` would run for ``step`` (as a script; the image store's
+        changes as the Engine API requests they are, ``engine: POST /v1.41/images/...``);
+        run nothing."""
         image = step.check.image
         key = image.key
         services = (key.service, *image.namespace_dependents)
         dry = DryRunExecutor(write)
+        images = self._images.printing(write)
         compose = Compose(self._handle(key).compose, dry)
         backup = rollback_tag(key.project, key.service)
         write(f"# update {key} ({image.reference_text}) to {step.check.remote_digest}")
-        DockerCliImages(dry).tag(image.image_id, backup)
+        images.tag(image.image_id, backup)
         dry.run(_pull_arguments(compose, key.service))
         dry.run(self._up_arguments(compose, services))
         write(f"# then verify {', '.join(services)}: running, healthy, on the new image")
-        DockerCliImages(dry).remove_tag(backup)
+        images.remove_tag(backup)
         return ApplyResult(
             key, Outcome.DRY_RUN, image.image_id, None, step.check.remote_digest, services
         )

@@ -1,6 +1,6 @@
 """The update pipeline as one object: check, plan, apply. The API the CLI and the daemon call.
 
-updater = build_updater(loaded, executor=..., engine=..., registry=..., listener=...)
+updater = build_updater(loaded, executor=..., engine=..., images=..., registry=..., listener=...)
 checks = updater.check()                                  # HEADs only, nothing pulled
 plan = updater.plan(checks, source=Source.SCHEDULE)       # pure decisions
 results = [updater.apply(step) for step in plan.to_apply] # one service at a time
@@ -31,7 +31,7 @@ from mediastack.updates.coordination import (
     RollbackMemory,
     state_folder,
 )
-from mediastack.updates.local_images import DockerCliImages
+from mediastack.updates.local_images import LocalImages
 from mediastack.updates.model import (
     ApplyResult,
     CheckResult,
@@ -73,15 +73,15 @@ class Updater:
         *,
         targets: Sequence[CheckTarget],
         applier: Applier,
-        executor: Executor,
         engine: ContainerReader,
+        images: LocalImages,
         registry: RegistryClient,
         listener: UpdateListener,
         memory: RollbackMemory,
     ) -> None:
         self._targets = list(targets)
         self._applier = applier
-        self._images = DockerCliImages(executor)
+        self._images = images
         self._engine = engine
         self._registry = registry
         self._listener = listener
@@ -164,6 +164,7 @@ def build_updater(
     *,
     executor: Executor,
     engine: ContainerReader,
+    images: LocalImages,
     registry: RegistryClient,
     listener: UpdateListener,
     maintenance: Maintenance | None = None,
@@ -184,6 +185,7 @@ def build_updater(
         projects=handles,
         executor=executor,
         engine=engine,
+        images=images,
         listener=listener,
         maintenance=maintenance or FileHold(folder / HOLD_FILE_NAME),
         memory=memory,
@@ -192,8 +194,8 @@ def build_updater(
     return Updater(
         targets=[CheckTarget(project, policies) for project in projects],
         applier=applier,
-        executor=executor,
         engine=engine,
+        images=images,
         registry=registry,
         listener=listener,
         memory=memory,

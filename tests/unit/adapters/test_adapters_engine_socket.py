@@ -5,16 +5,17 @@ what it asks."""
 
 from __future__ import annotations
 
-import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from engine_stand_in import ANSWER_TIMEOUT_SECONDS, StandInEngine, StandIns, captured
 
 from mediastack.adapters.engine_socket import (
     EngineEndpoint,
     SocketEngine,
+    date_nanoseconds,
     encode_filters,
     endpoint_from_environment,
     error_message,
@@ -22,15 +23,7 @@ from mediastack.adapters.engine_socket import (
 )
 from mediastack.adapters.errors import EngineError, EngineUnreachableError
 
-ENGINE_FIXTURES = Path(__file__).parents[2] / "fixtures" / "engine"
 CREATED_ID = "ac0a984ca402b9f445a71f36cb8d84bfdfcadaa526ae27840b0faf9e620d0854"
-ANSWER_TIMEOUT_SECONDS = 5.0
-"""Short, so that a client waiting for the end of a connection the stand-in keeps open fails
-fast (as unreachable) instead of hanging for the default 30 s."""
-
-
-def captured(name: str) -> bytes:
-    return (ENGINE_FIXTURES / f"http-{name}.txt").read_bytes()
 
 
 def chunked(*parts: bytes) -> bytes:
@@ -87,79 +80,6 @@ def test_filters_as_the_sdk_sends_them() -> None:
     assert encode_filters({"label": ["a=b", "c"], "type": "container"}) == (
         '{"label": ["a=b", "c"], "type": ["container"]}'
     )
-
-
-# -- the stand-in engine -------------------------------------------------------------------------
-
-Route = Callable[[str, str], bytes]
-
-
-class StandInEngine:
-    """Answers each connection on a unix socket with ``route(method, path)``, then waits until
-    the client closes it (so the client must end each answer by its framing), or, with
-    ``keep_open=False``, closes it (which ends an answer read to the close, or cuts one).
-    Records every request's head."""
-
-    def __init__(self, path: Path, route: Route, keep_open: bool = True) -> None:
-        self.requests: list[str] = []
-        self.heads: list[bytes] = []
-        self._route = route
-        self._keep_open = keep_open
-        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._listener.bind(str(path))
-        self._listener.listen(8)
-        self.endpoint = EngineEndpoint(socket_path=str(path))
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def close(self) -> None:
-        self._listener.close()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
-
-    def _answer(self, connection: socket.socket) -> None:
-        with connection, connection.makefile("rb") as reader:
-            lines = [reader.readline()]
-            while lines[-1] not in (b"\r\n", b""):
-                lines.append(reader.readline())
-            method, path, _ = lines[0].decode().split(" ", 2)
-            self.heads.append(b"".join(lines))
-            self.requests.append(f"{method} {path}")
-            try:
-                connection.sendall(self._route(method, path))
-                if self._keep_open:
-                    connection.recv(1)  # returns once the client has closed its end
-            except OSError:
-                return
-
-
-class StandIns:
-    """Stand-in engines that give one answer to every request; all closed after the test."""
-
-    def __init__(self, folder: Path) -> None:
-        self._folder = folder
-        self._engines: list[StandInEngine] = []
-
-    def client(
-        self,
-        answer: bytes,
-        keep_open: bool = True,
-        timeout_seconds: float = ANSWER_TIMEOUT_SECONDS,
-    ) -> SocketEngine:
-        """Return a client of a new stand-in that answers ``answer``."""
-        path = self._folder / f"engine-{len(self._engines)}.sock"
-        stand_in = StandInEngine(path, lambda method, path: answer, keep_open)
-        self._engines.append(stand_in)
-        return SocketEngine(stand_in.endpoint, "1.41", timeout_seconds)
-
-    def close(self) -> None:
-        for stand_in in self._engines:
-            stand_in.close()
 
 
 @pytest.fixture
@@ -340,3 +260,24 @@ def test_no_engine_is_an_unreachable_engine(tmp_path: Path) -> None:
         SocketEngine.connect(nowhere)
     with pytest.raises(EngineUnreachableError):
         SocketEngine(nowhere, "1.41").events({})
+
+
+def test_a_resumed_stream_asks_since_and_the_opening_tells_the_engines_clock(
+    tmp_path: Path,
+) -> None:
+    stand_in = StandInEngine(
+        tmp_path / "events.sock", lambda method, path: captured("events-stream"), False
+    )
+    try:
+        client = SocketEngine(stand_in.endpoint, "1.41", ANSWER_TIMEOUT_SECONDS)
+        subscription = client.events({"type": "container"}, since="1795731860.377199729")
+        subscription.close()
+    finally:
+        stand_in.close()
+    assert stand_in.requests == [
+        "GET /v1.41/events?filters=%7B%22type%22%3A+%5B%22container%22%5D%7D"
+        "&since=1795731860.377199729"
+    ]
+    # The captured answer's "Date: Fri, 27 Nov 2026 01:25:57 GMT"
+    assert subscription.engine_time_nano == 1795742757 * 1_000_000_000
+    assert date_nanoseconds(b"not a date") is None

@@ -71,6 +71,7 @@ class Lab:
             projects=[ProjectHandle(self.docker.project, compose)],
             executor=self.docker,
             engine=self.docker,
+            images=self.docker.local_images,
             listener=self.listener,
             maintenance=self.hold,
             memory=self.memory,
@@ -122,7 +123,7 @@ def test_an_update_pulls_recreates_verifies_and_reports(lab: Lab) -> None:
     assert lab.docker.running_image("sonarr") == image_id("b")
     assert lab.listener.stages("sonarr") == [Stage.STARTED, Stage.PULLED, Stage.UPDATED]
     assert lab.hold.held == [("sonarr",)]
-    assert lab.ran("image", "tag", image_id("a"), BACKUP)  # kept before the pull
+    assert lab.docker.image_calls[0] == ("tag", image_id("a"), BACKUP)  # kept before the pull
     assert BACKUP not in lab.docker.tags  # and dropped after the success
     (up,) = lab.ran("up")
     wanted = (
@@ -229,9 +230,10 @@ def test_dry_run_prints_the_commands_and_runs_none(lab: Lab) -> None:
     lines: list[str] = []
     result = lab.applier.print_commands(lab.step(), lines.append)
     assert result.outcome == Outcome.DRY_RUN
-    assert lab.docker.commands == []
+    assert lab.docker.commands == [] and lab.docker.image_calls == []
     assert lines[0].startswith("# update vpn/sonarr")
-    assert any(line.startswith("docker image tag sha256:") and BACKUP in line for line in lines)
+    assert lines[1] == f"engine: tag {image_id('a')} {BACKUP}"  # the store's own dry run
+    assert lines[-1] == f"engine: remove {BACKUP}"
     assert any("compose" in line and " pull --quiet sonarr" in line for line in lines)
     assert any("--force-recreate --pull never --wait" in line for line in lines)
 

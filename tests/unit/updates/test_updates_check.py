@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
+import pytest
 from updates_support import (
     FakeDocker,
     FakeImage,
+    FakeLocalImages,
     FakeLookup,
     check_target,
     digest,
@@ -15,10 +18,11 @@ from updates_support import (
     vpn_project,
 )
 
+from mediastack.adapters.errors import EngineError
 from mediastack.adapters.registry import RegistryError
 from mediastack.stack.rendered import RenderedService
 from mediastack.updates.check import check_images, running_service_images
-from mediastack.updates.local_images import DockerCliImages
+from mediastack.updates.local_images import LocalImage
 from mediastack.updates.model import CheckStatus, Policy
 
 SONARR = "lscr.io/linuxserver/sonarr:latest"
@@ -42,7 +46,7 @@ def running_lab() -> FakeDocker:
 def test_running_services_come_with_their_image_policy_and_namespace() -> None:
     docker = running_lab()
     images = running_service_images(
-        [check_target(docker.project, sonarr=Policy.NOTIFY)], docker, DockerCliImages(docker)
+        [check_target(docker.project, sonarr=Policy.NOTIFY)], docker, docker.local_images
     )
     by_name = {image.key.service: image for image in images}
     assert list(by_name) == ["gluetun", "qbittorrent", "sonarr"]
@@ -55,8 +59,8 @@ def test_running_services_come_with_their_image_policy_and_namespace() -> None:
     assert sonarr.namespace_owner == "gluetun"
     assert by_name["gluetun"].namespace_dependents == ("qbittorrent", "sonarr")
     assert by_name["gluetun"].local_digests == frozenset()
-    inspections = [c for c in docker.commands if c[:3] == ("docker", "container", "inspect")]
-    assert len(inspections) == 1  # every container in one command
+    inspections = [c for c in docker.image_calls if c[0] == "container_image_ids"]
+    assert len(inspections) == 1  # every container in one call
 
 
 def test_the_compose_image_label_saves_the_container_inspection() -> None:
@@ -67,9 +71,9 @@ def test_the_compose_image_label_saves_the_container_inspection() -> None:
             "com.docker.compose.image": docker.container_images[container.id],
         }
         docker.containers[name] = replace(container, labels=labels)
-    images = running_service_images([check_target(docker.project)], docker, DockerCliImages(docker))
+    images = running_service_images([check_target(docker.project)], docker, docker.local_images)
     assert len(images) == 3
-    assert not [c for c in docker.commands if c[:3] == ("docker", "container", "inspect")]
+    assert not [c for c in docker.image_calls if c[0] == "container_image_ids" and c[1:]]
 
 
 def test_stopped_services_and_other_services_are_left_out() -> None:
@@ -78,7 +82,7 @@ def test_stopped_services_and_other_services_are_left_out() -> None:
     images = running_service_images(
         [check_target(docker.project)],
         docker,
-        DockerCliImages(docker),
+        docker.local_images,
         frozenset({"qbittorrent", "sonarr"}),
     )
     assert [image.key.service for image in images] == ["sonarr"]
@@ -131,7 +135,7 @@ def test_a_compose_file_without_an_image_is_not_checked() -> None:
     docker = running_lab()
     project = vpn_project(RenderedService("gluetun", None, "gluetun", None))
     docker.project = project
-    assert running_service_images([check_target(project)], docker, DockerCliImages(docker)) == []
+    assert running_service_images([check_target(project)], docker, docker.local_images) == []
 
 
 def test_no_lookup_at_all_when_nothing_came_from_a_registry() -> None:
@@ -141,3 +145,16 @@ def test_no_lookup_at_all_when_nothing_came_from_a_registry() -> None:
     )
     assert lookup.calls == [] and results[0].status == CheckStatus.LOCAL_ONLY
     assert results[0].to_json()["status"] == "local_only"
+
+
+def test_an_image_store_that_cannot_be_read_fails_the_check_instead_of_emptying_it() -> None:
+    """Through the docker CLI an unreadable store read as "no images" and every update was a
+    silent no-op (issue 9); now the adapter's error goes out to the caller."""
+    docker = running_lab()
+
+    class Forbidden(FakeLocalImages):
+        def inspect_images(self, references: Sequence[str]) -> dict[str, LocalImage]:
+            raise EngineError("GET /v1.41/images/x/json answered 403: forbidden")
+
+    with pytest.raises(EngineError, match="403"):
+        running_service_images([check_target(docker.project)], docker, Forbidden(docker))

@@ -65,6 +65,7 @@ def make_updater(
         projects=[ProjectHandle(docker.project, compose)],
         executor=docker,
         engine=docker,
+        images=docker.local_images,
         listener=listener,
         maintenance=NoMaintenance(),
         memory=memory,
@@ -74,8 +75,8 @@ def make_updater(
     return Updater(
         targets=[check_target(docker.project, qbittorrent=Policy.NOTIFY)],
         applier=applier,
-        executor=docker,
         engine=docker,
+        images=docker.local_images,
         registry=client,
         listener=listener,
         memory=memory,
@@ -140,8 +141,8 @@ def test_a_dry_run_checks_for_real_and_prints_instead_of_running(docker: FakeDoc
         updater = make_updater(docker, client, CollectingListener())
         run = updater.handle(UpdateRequest(Source.CLI), dry_run=True, write=lines.append)
     assert [r.outcome for r in run.results] == [Outcome.DRY_RUN]
-    changed = [c for c in docker.commands[len(before) :] if "inspect" not in c]
-    assert changed == []
+    assert docker.commands[len(before) :] == []
+    assert {call[0] for call in docker.image_calls} == {"container_image_ids", "inspect_images"}
     assert any(" pull --quiet sonarr" in line for line in lines)
 
 
@@ -165,6 +166,7 @@ def test_build_updater_reads_policies_and_keeps_state_next_to_the_config(tmp_pat
             loaded,
             executor=FakeDocker(vpn_project()),
             engine=FakeDocker(vpn_project()),
+            images=FakeDocker(vpn_project()).local_images,
             registry=client,
             listener=CollectingListener(),
         )
@@ -212,6 +214,7 @@ def wired(monkeypatch: pytest.MonkeyPatch, docker: FakeDocker, tmp_path: Path) -
 
     monkeypatch.setattr(update_command, "build_updater", fake_build)
     monkeypatch.setattr(update_command.DockerEngine, "connect", classmethod(lambda cls: None))
+    monkeypatch.setattr(update_command, "connect_images", lambda environment: None)
     monkeypatch.setattr(update_command.operations, "require_compose", lambda executor: None)
     return loaded.path
 

@@ -1,11 +1,11 @@
 """Fakes for the update pipeline's unit tests: a scripted Docker (executor + engine in one) that
-keeps tags, images and containers in memory and answers the commands the pipeline runs."""
+keeps tags, images and containers in memory and answers the compose commands the pipeline
+runs, and its image store as the pipeline's ``LocalImages`` (``FakeDocker.local_images``)."""
 
 from __future__ import annotations
 
 import contextlib
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +16,7 @@ from mediastack.adapters.registry import ManifestDigest, RegistryError
 from mediastack.catalogue import Stack
 from mediastack.stack.rendered import RenderedProject, RenderedService
 from mediastack.updates.check import CheckTarget
+from mediastack.updates.local_images import LocalImage
 from mediastack.updates.model import CheckResult, CheckStatus, Policy, ServiceImage, ServiceKey
 from mediastack.updates.reference import parse_image_reference
 
@@ -108,6 +109,7 @@ class FakeDocker:
     container_images: dict[str, str] = field(default_factory=dict)
     namespaces: dict[int, str] = field(default_factory=dict)
     commands: list[tuple[str, ...]] = field(default_factory=list)
+    image_calls: list[tuple[str, ...]] = field(default_factory=list)
     fail_pull: bool = False
     fail_up: bool = False
     stranded: set[str] = field(default_factory=set)  # services created outside the namespace
@@ -152,40 +154,20 @@ class FakeDocker:
         return self.run(arguments, check=False).exit_code
 
     def _answer(self, command: tuple[str, ...]) -> tuple[int, str]:
-        if command[:3] == ("docker", "image", "tag"):
-            self.tags[command[4]] = self.tags.get(command[3], command[3])
-            return 0, ""
-        if command[:3] == ("docker", "image", "rm"):
-            return (0, "") if self.tags.pop(command[-1], None) else (1, "No such image")
-        if command[:3] == ("docker", "image", "inspect"):
-            return 0, json.dumps(
-                [
-                    self._inspect_image(name)
-                    for name in command[3:]
-                    if self._resolve(name) is not None
-                ]
-            )
-        if command[:3] == ("docker", "container", "inspect"):
-            return 0, "\n".join(
-                f"{cid} {self.container_images[cid]}"
-                for cid in command[5:]
-                if cid in self.container_images
-            )
         if command[:2] == ("docker", "compose") and "pull" in command:
             return self._pull(command[-1])
         if command[:2] == ("docker", "compose") and "up" in command:
             return self._up(command[command.index("--wait-timeout") + 2 :])
         return 0, ""
 
-    def _resolve(self, name: str) -> FakeImage | None:
+    # --- LocalImages ---------------------------------------------------------------------
+    @property
+    def local_images(self) -> FakeLocalImages:
+        return FakeLocalImages(self)
+
+    def resolve(self, name: str) -> FakeImage | None:
         image_key = self.tags.get(name, name)
         return self.images.get(image_key)
-
-    def _inspect_image(self, name: str) -> dict[str, object]:
-        image = self._resolve(name)
-        assert image is not None
-        tags = [tag for tag, target in self.tags.items() if target == image.id]
-        return {"Id": image.id, "RepoDigests": image.repo_digests, "RepoTags": tags}
 
     def _pull(self, service: str) -> tuple[int, str]:
         if self.fail_pull:
@@ -236,6 +218,47 @@ class FakeDocker:
 
     def running_image(self, service: str) -> str:
         return self.container_images[self.containers[service].id]
+
+
+class FakeLocalImages:
+    """The pipeline's ``LocalImages`` on a FakeDocker's store; every call is recorded in
+    ``docker.image_calls`` (``("tag", image, target)``, ``("remove_tag", target)``, ...)."""
+
+    def __init__(self, docker: FakeDocker, write: Callable[[str], None] | None = None) -> None:
+        self._docker = docker
+        self._write = write
+
+    def container_image_ids(self, container_ids: Sequence[str]) -> dict[str, str]:
+        self._docker.image_calls.append(("container_image_ids", *container_ids))
+        known = self._docker.container_images
+        return {given: known[given] for given in container_ids if given in known}
+
+    def inspect_images(self, references: Sequence[str]) -> dict[str, LocalImage]:
+        self._docker.image_calls.append(("inspect_images", *references))
+        found = {}
+        for reference in references:
+            image = self._docker.resolve(reference)
+            if image is not None:
+                tags = tuple(tag for tag, target in self._docker.tags.items() if target == image.id)
+                found[reference] = LocalImage(image.id, tuple(image.repo_digests), tags)
+        return found
+
+    def tag(self, image_id: str, target: str) -> None:
+        if self._write is not None:
+            self._write(f"engine: tag {image_id} {target}")
+            return
+        self._docker.image_calls.append(("tag", image_id, target))
+        self._docker.tags[target] = self._docker.tags.get(image_id, image_id)
+
+    def remove_tag(self, target: str) -> None:
+        if self._write is not None:
+            self._write(f"engine: remove {target}")
+            return
+        self._docker.image_calls.append(("remove_tag", target))
+        self._docker.tags.pop(target, None)
+
+    def printing(self, write: Callable[[str], None]) -> FakeLocalImages:
+        return FakeLocalImages(self._docker, write)
 
 
 @dataclass

@@ -181,6 +181,7 @@ class SupervisorDaemon:
         self._stuck_wakeups: set[datetime] = set()
         self._reread_failures = 0
         self._reread_at: datetime | None = None
+        self._rereads = 0  # full engine re-reads (attempts), for the footprint's counts
         self._held: dict[str, int] = {}  # service -> holds by the daemon's own updates
         self._file_hold: HeldServices | None = None  # the host CLI's, while it holds gluetun
         self._file_hold_poll_at: datetime | None = None
@@ -192,6 +193,11 @@ class SupervisorDaemon:
     def machine(self) -> CascadeMachine:
         """Return the cascade machine (read it; feed it only through the daemon)."""
         return self._machine
+
+    @property
+    def engine_rereads(self) -> int:
+        """Return how many full engine re-reads were made (tried) so far."""
+        return self._rereads
 
     @property
     def stopping(self) -> bool:
@@ -257,8 +263,8 @@ class SupervisorDaemon:
         match message:
             case EventArrived(event):
                 self._on_event(event)
-            case StreamConnected(failures):
-                self._on_connected(failures)
+            case StreamConnected(failures, resumed, connects):
+                self._on_connected(failures, resumed, connects)
             case StreamLost(reason, retry_in):
                 self._connected = False
                 logger.warning("event stream lost (%s); reconnecting in %.1f s", reason, retry_in)
@@ -387,10 +393,20 @@ class SupervisorDaemon:
         )
         self._feed(GluetunHealthy(survey.incarnation, survey.staleness))
 
-    def _on_connected(self, failures: int) -> None:
-        self._connected = True
+    def _on_connected(self, failures: int, resumed: bool, connects: int) -> None:
+        was_connected, self._connected = self._connected, True
+        if resumed and was_connected:
+            # Reopened at once after an idle cut, the events in between replayed: nothing
+            # was missed, and a re-read would cost a request per container (event_stream).
+            logger.info(
+                "event stream resumed after an idle cut; no engine re-read "
+                "(stream connections: %d, full engine re-reads: %d)",
+                connects,
+                self._rereads,
+            )
+            return
         after = f" after {failures} failed attempt(s)" if failures else ""
-        logger.info("event stream connected%s; watching", after)
+        logger.info("event stream connected%s; watching (stream connections: %d)", after, connects)
         self._reread("the event stream (re)connected")
 
     def _on_results(
@@ -414,6 +430,7 @@ class SupervisorDaemon:
 
     def _reread(self, reason: str) -> None:
         """Give the cascade a full ``EngineState`` and autoheal every container's health."""
+        self._rereads += 1
         survey = self._look(reason)
         if survey is None:
             return

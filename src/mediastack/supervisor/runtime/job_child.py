@@ -229,6 +229,7 @@ def update(
 ) -> Mapping[str, Any]:
     """Handle one update request; return how much it did, or why it failed."""
     from mediastack.adapters.engine import DockerEngine
+    from mediastack.adapters.engine_images import connect_images
     from mediastack.adapters.errors import AdapterError
     from mediastack.adapters.executor import SubprocessExecutor
     from mediastack.adapters.registry import RegistryClient
@@ -252,6 +253,7 @@ def update(
             loaded,
             executor=SubprocessExecutor(),
             engine=DockerEngine.connect(),
+            images=connect_images(os.environ),
             registry=registry,
             listener=CallbackListener(send),
             maintenance=PipeHold(channel),

@@ -22,9 +22,13 @@ class EventArrived:
 @dataclass(frozen=True)
 class StreamConnected:
     """The event stream is (again) open; ``failures`` is how many attempts failed before it.
-    Events from now on are not missed, so the loop re-reads the whole engine state."""
+    Events from now on are not missed, so the loop re-reads the whole engine state, unless
+    ``resumed``: reopened at once after an idle cut with the events in between replayed
+    (``event_stream``), so nothing was missed. ``connects``: the stream's openings so far."""
 
     failures: int
+    resumed: bool = False
+    connects: int = 1
 
 
 @dataclass(frozen=True)

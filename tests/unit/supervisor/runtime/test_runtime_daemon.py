@@ -5,6 +5,7 @@ killed supervisor resuming, a reconnect re-reading, autoheal and its locks."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from runtime_support import DEPENDENTS, Harness, World, build_harness
@@ -306,3 +307,41 @@ def test_once_ends_when_settled_and_saves(tmp_path: Path, clock: FakeClock) -> N
     harness.daemon.run(stop_when_settled=True)  # returns: nothing was stale
     assert harness.daemon.stopping
     assert harness.notifier.closed
+
+
+def count_reads(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Record every container listing the daemon asks of the engine."""
+    reads: list[object] = []
+    engine = harness.world.engine
+    working = engine.inspect_containers
+
+    def counted(filters: Any) -> list[Any]:
+        reads.append(filters)
+        return working(filters)
+
+    monkeypatch.setattr(engine, "inspect_containers", counted)
+    return reads
+
+
+def test_a_stream_resumed_after_an_idle_cut_is_not_followed_by_a_reread(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = count_reads(harness, monkeypatch)
+    rereads = harness.daemon.engine_rereads
+    for connects in range(2, 8):  # an idle hour behind HAProxy: a cut every 10 minutes
+        harness.feed(StreamConnected(0, resumed=True, connects=connects))
+    assert reads == [] and harness.daemon.engine_rereads == rereads
+    assert harness.daemon.settled  # still connected: nothing was lost
+
+
+def test_a_resumed_stream_the_daemon_did_not_see_connected_is_reread(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon takes ``resumed`` only as the continuation of a stream it saw open: after
+    a StreamLost, or before any connect, the gap is unknown to it."""
+    fresh = build_harness(tmp_path, clock)
+    reads = count_reads(fresh, monkeypatch)
+    fresh.feed(StreamConnected(0, resumed=True))
+    assert reads and fresh.daemon.engine_rereads == 1
+    fresh.feed(StreamLost("the event stream failed", 0.5), StreamConnected(1, resumed=True))
+    assert fresh.daemon.engine_rereads == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,14 +25,43 @@ FIXTURES = Path(__file__).parents[1] / "fixtures"
 TINY = Backoff(timedelta(milliseconds=1), timedelta(milliseconds=4), max_attempts=1)
 
 
+class FakeMonotonic:
+    """The stream's clock: moved only by ``Idle`` items in a scripted stream."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass(frozen=True)
+class Idle:
+    """In a scripted stream: nothing comes for ``seconds``."""
+
+    seconds: float
+
+
 class ScriptedSubscription:
-    def __init__(self, events: list[Any], error: Exception | None = None) -> None:
+    def __init__(
+        self,
+        events: list[Any],
+        error: Exception | None = None,
+        engine_time_nano: int | None = None,
+    ) -> None:
         self._events = events
         self._error = error
+        self.engine_time_nano = engine_time_nano
+        self.clock: FakeMonotonic | None = None
         self.closed = False
 
     def __iter__(self) -> Iterator[Any]:
-        yield from self._events
+        for item in self._events:
+            if isinstance(item, Idle):
+                assert self.clock is not None
+                self.clock.now += item.seconds
+            else:
+                yield item
         if self._error is not None:
             raise self._error
 
@@ -41,15 +71,20 @@ class ScriptedSubscription:
 
 class ScriptedSource:
     """Answers each open with the next scripted item: an exception or a subscription; when
-    the script is done, stops the stream."""
+    the script is done, stops the stream. Records the ``since`` of every open."""
 
     def __init__(self, script: list[Exception | ScriptedSubscription]) -> None:
         self.script = script
         self.stream: EventStream | None = None
-        self.opened = 0
+        self.clock = FakeMonotonic()
+        self.since: list[str | None] = []
 
-    def open(self) -> ScriptedSubscription:
-        self.opened += 1
+    @property
+    def opened(self) -> int:
+        return len(self.since)
+
+    def open(self, since: str | None = None) -> ScriptedSubscription:
+        self.since.append(since)
         if not self.script:
             assert self.stream is not None
             threading.Thread(target=self.stream.stop).start()
@@ -57,6 +92,7 @@ class ScriptedSource:
         item = self.script.pop(0)
         if isinstance(item, Exception):
             raise item
+        item.clock = self.clock
         return item
 
 
@@ -64,13 +100,20 @@ def messages(inbox: Inbox) -> list[Message]:
     return list(inbox.drain())
 
 
-def run_inline(script: list[Exception | ScriptedSubscription]) -> tuple[list[Message], int]:
+def run_stream(
+    script: list[Exception | ScriptedSubscription],
+) -> tuple[list[Message], ScriptedSource, EventStream]:
     inbox = Inbox()
     source = ScriptedSource(script)
-    stream = EventStream(source, inbox, TINY)
+    stream = EventStream(source, inbox, TINY, monotonic=source.clock)
     source.stream = stream
     stream.run()
-    return messages(inbox), source.opened
+    return messages(inbox), source, stream
+
+
+def run_inline(script: list[Exception | ScriptedSubscription]) -> tuple[list[Message], int]:
+    received, source, _ = run_stream(script)
+    return received, source.opened
 
 
 def test_events_are_forwarded_parsed_and_a_drop_is_followed_by_a_reconnect() -> None:
@@ -100,3 +143,84 @@ def test_a_stream_that_breaks_says_why_and_backs_off_more_each_time() -> None:
     delays = [message.retry_in for message in lost[:3]]
     assert delays == sorted(delays)
     assert delays[0] < delays[-1]
+
+
+# -- resuming after an idle cut ------------------------------------------------------------------
+
+START = json.loads((FIXTURES / "event-start.json").read_text())
+DIE = {**json.loads((FIXTURES / "event-die.json").read_text()), "timeNano": START["timeNano"] + 5}
+START_SINCE = "1795731860.377199729"  # START's timeNano, as /events takes it
+IDLE_CUT = OSError("peer closed connection without sending complete message body")
+"""What the socket client raises when a proxy cuts a chunked stream (no last chunk)."""
+
+
+def connected(received: list[Message]) -> list[StreamConnected]:
+    return [message for message in received if isinstance(message, StreamConnected)]
+
+
+def actions(received: list[Message]) -> list[str]:
+    return [m.event.action for m in received if isinstance(m, EventArrived)]
+
+
+def test_an_idle_cut_is_resumed_from_the_last_event_without_a_reread() -> None:
+    first = ScriptedSubscription([START, Idle(600)], error=IDLE_CUT)  # HAProxy's 10 min
+    replayed = ScriptedSubscription([START, DIE])  # since is inclusive: START comes again
+    received, source, stream = run_stream([first, replayed])
+    assert source.since[:2] == [None, START_SINCE]
+    assert [type(m) for m in received[:4]] == [
+        StreamConnected,
+        EventArrived,
+        StreamConnected,
+        EventArrived,
+    ]  # no StreamLost: the loop stays connected
+    assert [(c.resumed, c.connects) for c in connected(received)[:2]] == [(False, 1), (True, 2)]
+    assert actions(received) == ["start", "die"]  # the replayed start is not forwarded twice
+    assert (stream.counts.connects, stream.counts.resumed) >= (2, 1)
+
+
+def test_a_clean_end_after_a_long_silence_is_an_idle_cut_too() -> None:
+    first = ScriptedSubscription([START, Idle(240)])  # nginx's proxy_read_timeout, closed
+    received, source, _ = run_stream([first, ScriptedSubscription([])])
+    assert source.since[1] == START_SINCE
+    assert connected(received)[1].resumed
+
+
+def test_with_no_event_yet_the_stream_resumes_from_the_engines_clock_at_its_opening() -> None:
+    opened_at = 1_796_188_243_000_000_000  # the events answer's Date, to the second
+    first = ScriptedSubscription([Idle(600)], error=IDLE_CUT, engine_time_nano=opened_at)
+    _, source, _ = run_stream([first, ScriptedSubscription([])])
+    assert source.since[1] == "1796188243.000000000"
+
+
+def test_with_no_known_position_the_reconnect_rereads() -> None:
+    first = ScriptedSubscription([Idle(600)], error=IDLE_CUT)  # no Date, no event
+    received, source, _ = run_stream([first, ScriptedSubscription([])])
+    assert source.since[1] is None
+    assert any(isinstance(message, StreamLost) for message in received)
+    assert not connected(received)[1].resumed
+
+
+def test_a_stream_cut_soon_after_an_event_is_not_an_idle_cut() -> None:
+    """An engine that stops sends its containers' ``die`` and then ends the stream: what
+    follows is unknown, so the next connect re-reads in full."""
+    first = ScriptedSubscription([Idle(600), START, Idle(5)], error=IDLE_CUT)
+    received, source, _ = run_stream([first, ScriptedSubscription([])])
+    assert source.since[1] is None
+    lost = [message for message in received if isinstance(message, StreamLost)]
+    assert lost and "peer closed" in lost[0].reason
+    assert not connected(received)[1].resumed
+
+
+def test_a_stream_that_ends_soon_after_opening_is_not_an_idle_cut() -> None:
+    first = ScriptedSubscription([START, Idle(10)], error=IDLE_CUT)
+    _, source, _ = run_stream([first])
+    assert source.since[1] is None
+
+
+def test_a_failed_resume_makes_the_next_connect_a_full_one() -> None:
+    first = ScriptedSubscription([START, Idle(600)], error=IDLE_CUT)
+    refused = ConnectionError("502 Bad Gateway: the engine is restarting")
+    received, source, stream = run_stream([first, refused, ScriptedSubscription([])])
+    assert source.since[:3] == [None, START_SINCE, None]
+    assert [c.resumed for c in connected(received)[:2]] == [False, False]
+    assert stream.counts.resumed == 0 and stream.counts.failed >= 1
