@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -39,12 +40,11 @@ from standins import build_standin_images, docker  # noqa: E402
 from test_updates_registry import LocalRegistry, build_variant  # noqa: E402
 
 from mediastack.adapters.engine import DockerEngine  # noqa: E402
-from mediastack.adapters.executor import SubprocessExecutor  # noqa: E402
+from mediastack.adapters.engine_images import connect_images  # noqa: E402
 from mediastack.adapters.registry import MANIFEST_PURPOSE, RegistryClient  # noqa: E402
 from mediastack.catalogue import Stack  # noqa: E402
 from mediastack.stack.rendered import RenderedProject, RenderedService  # noqa: E402
 from mediastack.updates.check import CheckTarget, check_images, running_service_images  # noqa: E402
-from mediastack.updates.local_images import DockerCliImages  # noqa: E402
 from mediastack.updates.model import CheckStatus  # noqa: E402
 
 PROJECT = "msbenchupd"
@@ -133,7 +133,7 @@ def _check(project: RenderedProject) -> tuple[float, list[Any], int, int]:
         images = running_service_images(
             [CheckTarget(project, {})],
             DockerEngine.connect(),
-            DockerCliImages(SubprocessExecutor()),
+            connect_images(os.environ),
         )
         results = check_images(images, client.manifest_digest)
         elapsed = time.perf_counter() - started

@@ -147,10 +147,7 @@ def build_walk(job: WalkJob) -> Piece:
         below += sub_folders
     members.flush()
     return Piece(
-        members.archived(),
-        tuple(below),
-        tuple(copies),
-        tuple(findings.excluded),
+        members.archived(), tuple(below), tuple(copies), tuple(findings.excluded),
         tuple(findings.warnings),
     )
 
@@ -363,15 +360,8 @@ def _compress_copy(
             size = os.fstat(copy.fileno()).st_size
             with _compressor(level).stream_writer(out, closefd=False) as writer:
                 writer.write(
-                    header(
-                        entry.archive_path,
-                        REGULAR,
-                        size,
-                        entry.mode,
-                        entry.uid,
-                        entry.gid,
-                        entry.mtime,
-                    )
+                    header(entry.archive_path, REGULAR, size, entry.mode, entry.uid, entry.gid,
+                           entry.mtime)
                 )
                 while chunk := copy.read(CHUNK_SIZE):
                     digest.update(chunk)
@@ -398,9 +388,8 @@ def append_file(target: Target, frames: Path) -> None:
         copied = 0
         while copied < size:
             try:
-                step = os.copy_file_range(
-                    source.fileno(), descriptor, size - copied, copied, end + copied
-                )
+                step = os.copy_file_range(source.fileno(), descriptor, size - copied, copied,
+                                          end + copied)
             except OSError as error:
                 if error.errno not in _NO_COPY_RANGE:
                     raise
@@ -448,3 +437,4 @@ def destination_error(archive: Path, error: OSError) -> BackupError:
         f"cannot write {archive.name} in {archive.parent}: {error.strerror or error}",
         "check that the backups folder exists, is writable and is on a mounted disk",
     )
+

@@ -129,23 +129,14 @@ def write_archive(
         temporary.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
     return WrittenArchive(
-        destination,
-        destination.stat().st_size,
-        written.files,
-        written.databases,
-        written.source_bytes,
-        written.warnings,
+        destination, destination.stat().st_size, written.files, written.databases,
+        written.source_bytes, written.warnings,
     )
 
 
 def _write(
-    temporary: Path,
-    walk: Walk,
-    options: WriteOptions,
-    work: Path,
-    destination: Path,
-    pool: Executor,
-    advance: Advance | None,
+    temporary: Path, walk: Walk, options: WriteOptions, work: Path, destination: Path,
+    pool: Executor, advance: Advance | None,
 ) -> _Totals:
     target = Target(temporary, destination, work)
     with _ArchiveFile(target) as archive, _stopping(pool):
@@ -228,9 +219,7 @@ class _ArchiveFile:
         if size - self._written_back >= WRITEBACK_BYTES:
             with contextlib.suppress(OSError):  # only advice: the final fsync writes anyway
                 os.posix_fadvise(
-                    self._descriptor,
-                    self._written_back,
-                    size - self._written_back,
+                    self._descriptor, self._written_back, size - self._written_back,
                     os.POSIX_FADV_DONTNEED,
                 )
             self._written_back = size

@@ -87,3 +87,4 @@ def find_archive(folder: Path, given: str | None) -> ArchiveInfo | None:
             listed = [info for info in archives if info.path.resolve() == resolved]
             return listed[0] if listed else _info(resolved)
     return None
+

@@ -142,14 +142,9 @@ def run_backup(
         options = WriteOptions(
             loaded.config.name, name.created, loaded.config.backups.compression_level, workers
         )
-        written = _phase(
-            reporter,
-            "backing up",
-            0,
-            lambda advance: write_archive(
-                Walk(loaded), folder / name.file_name, options, pool, advance
-            ),
-        )
+        written = _phase(reporter, "backing up", 0, lambda advance: write_archive(
+            Walk(loaded), folder / name.file_name, options, pool, advance
+        ))
         report = _verify_new(written, reporter, now) if verify else None
         pruned = _prune(loaded, now(), dry_run=False).removed if prune else ()
     return _result(written, report, pruned, time.monotonic() - started)
@@ -199,9 +194,7 @@ def _verify(
     archive: Path, reporter: ProgressReporter, now: Now, expected_bytes: int = 0
 ) -> VerifyReport:
     report = _phase(
-        reporter,
-        f"verifying {archive.name}",
-        expected_bytes,
+        reporter, f"verifying {archive.name}", expected_bytes,
         lambda advance: verify_archive(archive, advance),
     )
     write_record(report, now())

@@ -290,13 +290,7 @@ def _entry(archive_path: str, source: str, status: os.stat_result) -> PlannedEnt
     kind = _KINDS[stat.S_IFMT(mode)]
     size = status.st_size if kind is EntryKind.FILE else 0
     return PlannedEntry(
-        archive_path,
-        source,
-        kind,
-        size,
-        mode & 0o7777,
-        status.st_uid,
-        status.st_gid,
+        archive_path, source, kind, size, mode & 0o7777, status.st_uid, status.st_gid,
         int(status.st_mtime),
     )
 

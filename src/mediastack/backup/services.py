@@ -46,9 +46,8 @@ class StackServiceControl:
         try:
             for project in self._projects():
                 if set(services) & set(project.service_names):
-                    compose = Compose(
-                        ComposeProject.for_stack(self._loaded, project.stack), self._executor
-                    )
+                    compose = Compose(ComposeProject.for_stack(self._loaded, project.stack),
+                                      self._executor)
                     found |= {c.service for c in compose.ps() if c.state == "running"}
         except AdapterError as error:
             raise _failed("cannot tell which services run", error) from None
@@ -59,7 +58,9 @@ class StackServiceControl:
         if not services:
             return
         try:
-            operations.down(self._loaded, services, executor=self._executor, console=self._console)
+            operations.down(
+                self._loaded, services, executor=self._executor, console=self._console
+            )
         except (AdapterError, TargetError, RenderedFileError) as error:
             raise _failed(f"stopping {', '.join(services)} failed", error) from None
 
@@ -69,12 +70,8 @@ class StackServiceControl:
             return
         try:
             operations.up(
-                self._loaded,
-                services,
-                executor=self._executor,
-                console=self._console,
-                engine=DockerEngine.connect(),
-                wait=True,
+                self._loaded, services, executor=self._executor, console=self._console,
+                engine=DockerEngine.connect(), wait=True,
             )
         except (AdapterError, TargetError, RenderedFileError) as error:
             raise _failed(f"{', '.join(services)} did not come back healthy", error) from None

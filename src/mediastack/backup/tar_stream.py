@@ -92,16 +92,7 @@ def _ustar(
     numbers = _NUMBERS % (mode, uid, gid, size, mtime)
     checksum = _FIXED_SUM + kind[0] + sum(name) + sum(prefix) + sum(link) + sum(numbers)
     return _BLOCK.pack(
-        name,
-        numbers,
-        b"%06o\0 " % checksum,
-        kind,
-        link,
-        _MAGIC,
-        b"",
-        b"",
-        _DEVICE,
-        _DEVICE,
+        name, numbers, b"%06o\0 " % checksum, kind, link, _MAGIC, b"", b"", _DEVICE, _DEVICE,
         prefix,
     )
 

@@ -207,9 +207,8 @@ def _archive_table(archives: list[ArchiveInfo], now: datetime) -> Table:
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("ARCHIVE", overflow="fold")
     for column in ("CREATED (UTC)", "AGE", "SIZE", "STATE"):
-        table.add_column(
-            column, justify="right" if column in ("AGE", "SIZE") else "left", no_wrap=True
-        )
+        table.add_column(column, justify="right" if column in ("AGE", "SIZE") else "left",
+                         no_wrap=True)
     colours = {"verified": "green", "failed": "red", "unverified": "yellow"}
     for info in archives:
         state = info.state.value
@@ -277,11 +276,7 @@ def restore(
     control = StackServiceControl(loaded, SubprocessExecutor(), error_console)
     with reported_errors():
         result = restore_backup(
-            loaded,
-            archive,
-            control=control,
-            only=only,
-            dry_run=dry_run,
+            loaded, archive, control=control, only=only, dry_run=dry_run,
             progress=_progress(output),
         )
     _show_restore(result, output)

@@ -103,3 +103,4 @@ def stop_on_signals(inbox: Inbox) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+
