@@ -6,7 +6,7 @@ Containers are reached only through ports published on 127.0.0.1 or ``docker exe
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,15 +51,21 @@ class Project:
 
 @contextlib.contextmanager
 def running_project(
-    name: str, directory: Path, services: Mapping[str, Any], *, wait: bool = True
+    name: str,
+    directory: Path,
+    services: Mapping[str, Any],
+    *,
+    wait: bool = True,
+    start: Sequence[str] = (),
 ) -> Iterator[Project]:
-    """Write a compose file for ``services`` into ``directory``, ``up -d`` (with ``--wait``
-    when ``wait``), yield the project, and take it down (volumes included) afterwards."""
+    """Write a compose file for ``services`` into ``directory``, ``up -d`` the ``start``
+    services (default: all; with ``--wait`` when ``wait``), yield the project, and take it
+    down (volumes included) afterwards."""
     compose_file = directory / "compose.yaml"
     compose_file.write_text(yaml.safe_dump({"services": dict(services)}, sort_keys=False))
     project = Project(name, compose_file)
     try:
-        project.compose("up", "-d", *(["--wait"] if wait else []))
+        project.compose("up", "-d", *(["--wait"] if wait else []), *start)
         yield project
     finally:
         compose(name, compose_file, "down", "-v", "--remove-orphans", "-t", "3", check=False)
