@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
+from peer_images import build_peer_images
 from standins import (
     SERVICE_PORTS,
     build_gluetun_standin,
@@ -33,6 +34,15 @@ def standin_images(docker_engine: object) -> dict[str, str]:
     images = build_standin_images(SERVICE_PORTS)
     images["gluetun"] = build_gluetun_standin()
     return images
+
+
+@pytest.fixture(scope="session")
+def real_peer_images(docker_engine: object) -> dict[str, str]:
+    """Build (once per content hash) the peers that behave like the real apps: real
+    qBittorrent, the socket-proxy on haproxy, the cross-seed 6 and recyclarr 8 stand-ins that
+    refuse a missing config; return service -> image tag (see peer_images.PEER_SERVICES).
+    Not in ``standin_images``: those peers need the app configs rendered first."""
+    return build_peer_images()
 
 
 @pytest.fixture(scope="session")

@@ -123,13 +123,13 @@ def build_standin_images(
         }
         for service, port in services.items()
     }
-    _build_images(STANDIN_SOURCES / "app", wanted)
+    build_images(STANDIN_SOURCES / "app", wanted)
     return {service: image_tag(service) for service in services}
 
 
 def build_gluetun_standin() -> str:
     """Build the gluetun stand-in if needed; return its image tag."""
-    _build_images(STANDIN_SOURCES / "gluetun", {GLUETUN_IMAGE: {}})
+    build_images(STANDIN_SOURCES / "gluetun", {GLUETUN_IMAGE: {}})
     return GLUETUN_IMAGE
 
 
@@ -211,10 +211,18 @@ def _in_projects_with_prefix(listing: list[str], field: str, prefix: str) -> lis
     return found
 
 
-def _build_images(source: Path, wanted: Mapping[str, Mapping[str, str]]) -> None:
-    """Build ``source`` once per tag -> build args in ``wanted``, skipping tags whose image
-    already carries the same content hash."""
-    base_hash = _source_hash(source)
+def build_images(
+    source: Path,
+    wanted: Mapping[str, Mapping[str, str]],
+    extra_files: Mapping[str, Path] | None = None,
+) -> None:
+    """Build the Dockerfile in ``source`` once per tag -> build args in ``wanted``, skipping
+    tags whose image already carries the same content hash. The build context is ``source``
+    plus ``busybox`` (the static one) plus ``extra_files`` (context-relative path -> host file,
+    copied with its content, symlinks followed); all of them go into the hash. Raise
+    StandinBuildError when a build fails."""
+    extras = dict(extra_files or {})
+    base_hash = _source_hash(source, extras)
     hashes = {tag: _with_args(base_hash, build_args) for tag, build_args in wanted.items()}
     present = _present_hashes(list(wanted))
     missing = [tag for tag in wanted if present.get(tag) != hashes[tag]]
@@ -224,6 +232,10 @@ def _build_images(source: Path, wanted: Mapping[str, Mapping[str, str]]) -> None
         context = Path(context_dir) / "context"
         shutil.copytree(source, context)
         shutil.copy2(find_static_busybox(), context / "busybox")
+        for destination, host_file in extras.items():
+            target = context / destination
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(host_file, target)  # follows symlinks: the image gets the content
         for tag in missing:
             _docker_build(context, tag, wanted[tag], hashes[tag])
 
@@ -260,13 +272,18 @@ def _present_hashes(tags: Sequence[str]) -> dict[str, str]:
     return present
 
 
-def _source_hash(source: Path) -> str:
+def _source_hash(source: Path, extra_files: Mapping[str, Path] | None = None) -> str:
     digest = hashlib.sha256(b"mediastack-standin v1\0")
-    digest.update(_busybox_digest(find_static_busybox()).encode())
+    digest.update(_file_digest(find_static_busybox()).encode())
     for path in sorted(source.rglob("*")):
         if path.is_file():
             digest.update(path.relative_to(source).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
+    # Only when there are extra files, so the existing stand-ins keep their hashes.
+    extras = extra_files or {}
+    for destination in sorted(extras):
+        content = _file_digest(str(extras[destination].resolve()))
+        digest.update(f"extra\0{destination}\0{content}\0".encode())
     return digest.hexdigest()
 
 
@@ -276,7 +293,9 @@ def _with_args(base_hash: str, build_args: Mapping[str, str]) -> str:
 
 
 @functools.cache
-def _busybox_digest(path: str) -> str:
+def _file_digest(path: str) -> str:
+    """Return the sha256 of the file at ``path`` (cached: busybox and the peers' libraries are
+    hashed once per run)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
