@@ -29,10 +29,14 @@ def _engine_is_reachable(docker_engine: object) -> None:
 
 @pytest.fixture(scope="session")
 def standin_images(docker_engine: object) -> dict[str, str]:
-    """Build (once per content hash) every stand-in image; return service -> image tag,
-    "gluetun" included."""
+    """Build (once per content hash) every stand-in image and the real-app peers; return
+    service -> image tag, "gluetun" included."""
     images = build_standin_images(SERVICE_PORTS)
     images["gluetun"] = build_gluetun_standin()
+    # The lab is the shipped deployment: the real qBittorrent, the socket proxy as the real
+    # image configures itself, and cross-seed and recyclarr stand-ins that refuse a missing
+    # config (what `up` writes before the first start makes them start).
+    images.update(build_peer_images())
     return images
 
 
@@ -41,7 +45,7 @@ def real_peer_images(docker_engine: object) -> dict[str, str]:
     """Build (once per content hash) the peers that behave like the real apps: real
     qBittorrent, the socket-proxy on haproxy, the cross-seed 6 and recyclarr 8 stand-ins that
     refuse a missing config; return service -> image tag (see peer_images.PEER_SERVICES).
-    Not in ``standin_images``: those peers need the app configs rendered first."""
+    ``standin_images`` includes them."""
     return build_peer_images()
 
 

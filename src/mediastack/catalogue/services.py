@@ -180,6 +180,9 @@ VPN_DEPENDENTS: tuple[ServiceDefinition, ...] = (
         linuxserver_identity=False,
         command=("daemon",),
         run_as_identity=True,
+        # cross-seed 6 logs in to qBittorrent at start and retries only every 60 s
+        # (src/startup.ts): started together, it is still unhealthy when `up --wait` looks.
+        depends_on=("qbittorrent",),
         download_capable=True,
         hardlink_set=True,
         website="https://www.cross-seed.org",

@@ -19,6 +19,7 @@ from mediastack.adapters.engine import ContainerReader, DockerEngine
 from mediastack.adapters.engine_socket import SocketEngine, endpoint_from_environment
 from mediastack.adapters.executor import SubprocessExecutor
 from mediastack.config import LoadedConfig
+from mediastack.render.environment import read_secrets
 from mediastack.stack.operations import require_compose
 from mediastack.supervisor.clock import SystemClock
 from mediastack.supervisor.runtime.daemon import DaemonParts, Restarting, SupervisorDaemon
@@ -126,8 +127,17 @@ def build_supervision(
         compose_worker=SerialWorker("compose"),
         restart_worker=SerialWorker("autoheal-restart"),
         stream=stream,
-        jobs=build_jobs(loaded, inbox, notifier, clock, os.environ, verbose) if with_jobs else None,
+        jobs=build_jobs(loaded, inbox, notifier, clock, daemon_secrets(loaded), verbose)
+        if with_jobs
+        else None,
         file_hold=FileHoldWatch(state_folder(loaded.root) / HOLD_FILE_NAME),
     )
     daemon = SupervisorDaemon(loaded.config.supervisor, loaded.config.name, parts)
     return Supervision(daemon, inbox, stream, lock)
+
+
+def daemon_secrets(loaded: LoadedConfig) -> dict[str, str]:
+    """Return the variables the daemon's jobs read their secrets from: the homelab's .env (the
+    ops stack's container mounts the homelab folder, so it is the same file the host sees),
+    overridden by the process environment, as for the notification URLs."""
+    return {**read_secrets(loaded.env_file), **os.environ}

@@ -87,3 +87,22 @@ def test_the_daemons_cron_times_are_the_jobs_own(expression: str, timezone: str)
 def test_an_expression_croniter_refuses_is_refused() -> None:
     with pytest.raises(ValueError, match="not a valid cron expression"):
         cron_schedule("61 * * * *", "Etc/UTC")
+
+
+def test_the_daemon_reads_its_secrets_from_the_homelab_env_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the ops stack's container the secrets are not in the environment: the daemon reads
+    the homelab's .env it mounts (measured: port sync had no qBittorrent password there)."""
+    from mediastack.supervisor.runtime.wiring import daemon_secrets
+
+    (tmp_path / ".env").write_text("QBITTORRENT_PASSWORD=from-env-file\nGLUETUN_API_KEY=k\n")
+    monkeypatch.delenv("QBITTORRENT_PASSWORD", raising=False)
+    monkeypatch.setenv("GLUETUN_API_KEY", "from-environment")
+    secrets = job_wiring.portsync_secrets(
+        loaded("name: home\n", tmp_path), daemon_secrets(loaded("name: home\n", tmp_path))
+    )
+    assert secrets == {
+        "QBITTORRENT_PASSWORD": "from-env-file",
+        "GLUETUN_API_KEY": "from-environment",
+    }
