@@ -19,6 +19,7 @@ output (its log).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
@@ -30,6 +31,7 @@ from mediastack.adapters.executor import Executor
 from mediastack.supervisor.actions import Gluetun
 from mediastack.supervisor.observations import PrepareResult, RecreateResult
 from mediastack.supervisor.runtime.discovery import DependentTarget
+from mediastack.supervisor.runtime.start_order import depends_on, start_waves
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,10 @@ NOT_COMPOSE = (
 CREATED = "created"
 """The status of a container made and never started: what ``up --no-start`` leaves."""
 MAX_PARALLEL_STARTS = 16
+# A dependent waits this long at most for one it depends on (then starts anyway, and the
+# cascade's verification judges it).
+DEPENDENCY_WAIT_SECONDS = 120.0
+DEPENDENCY_POLL_SECONDS = 0.25
 """Prepared containers started at once (a thread each, only while starting)."""
 
 ComposeFactory = Callable[[ComposeProject, Executor], Compose]
@@ -61,6 +67,8 @@ class Recreator:
         executor: Executor,
         starter: ContainerStarter,
         compose: ComposeFactory = Compose,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
         self._executor = executor
@@ -69,6 +77,9 @@ class Recreator:
         # dependent -> the container its last preparation made: started without a lookup
         # (the lookup would sit between gluetun's healthy event and the start)
         self._prepared: dict[str, str] = {}
+        self._needs: dict[str, frozenset[str]] = {}  # dependent -> its compose depends_on
+        self._sleep = sleep
+        self._monotonic = monotonic
 
     def recreate(
         self, gluetun: Gluetun, targets: Sequence[DependentTarget]
@@ -100,17 +111,47 @@ class Recreator:
             return  # looked up again at the start
         if container is not None and container.status == CREATED:
             self._prepared[target.key] = container.id
+            self._needs[target.key] = depends_on(container.labels)
 
     def start(
         self, gluetun: Gluetun, targets: Sequence[DependentTarget]
     ) -> tuple[RecreateResult, ...]:
-        """Given the gluetun and the prepared dependents, start each one's container (all in
-        parallel) and return one result per dependent."""
+        """Given the gluetun and the prepared dependents, start each one's container (in
+        parallel, in waves: one that depends on another started now waits until that one is
+        healthy, at most DEPENDENCY_WAIT_SECONDS) and return one result per dependent, in the
+        order of ``targets``."""
         if not targets:
             return ()
-        workers = min(len(targets), MAX_PARALLEL_STARTS)
-        with ThreadPoolExecutor(workers, thread_name_prefix="start") as pool:
-            return tuple(pool.map(lambda target: self._start_one(gluetun, target), targets))
+        by_key = {target.key: target for target in targets}
+        results: dict[str, RecreateResult] = {}
+        for index, wave in enumerate(start_waves(list(by_key), self._needs)):
+            if index:
+                needed = set().union(*(self._needs.get(key, frozenset()) for key in wave))
+                self._wait_healthy([by_key[key] for key in results if key in needed])
+            workers = min(len(wave), MAX_PARALLEL_STARTS)
+            with ThreadPoolExecutor(workers, thread_name_prefix="start") as pool:
+                started = pool.map(lambda key: self._start_one(gluetun, by_key[key]), wave)
+                results.update((result.service, result) for result in started)
+        return tuple(results[target.key] for target in targets)
+
+    def _wait_healthy(self, targets: Sequence[DependentTarget]) -> None:
+        """Wait until each of ``targets`` is healthy (or has no healthcheck), bounded."""
+        deadline = self._monotonic() + DEPENDENCY_WAIT_SECONDS
+        waiting = list(targets)
+        while waiting and self._monotonic() < deadline:
+            waiting = [target for target in waiting if not self._healthy(target)]
+            if waiting:
+                self._sleep(DEPENDENCY_POLL_SECONDS)
+        if waiting:
+            names = ", ".join(target.key for target in waiting)
+            logger.warning("starting the next wave: %s not healthy yet", names)
+
+    def _healthy(self, target: DependentTarget) -> bool:
+        try:
+            container = self._current(target)
+        except AdapterError:
+            return False
+        return container is not None and container.running and container.health in (None, "healthy")
 
     def _start_one(self, gluetun: Gluetun, target: DependentTarget) -> RecreateResult:
         """Start the dependent's prepared container: one never started ("created"). One

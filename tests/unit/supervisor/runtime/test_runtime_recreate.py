@@ -4,6 +4,7 @@ starting the prepared containers through the engine."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from mediastack.adapters.fakes import RecordingExecutor
 from mediastack.supervisor.clock import FakeClock
 from mediastack.supervisor.runtime.discovery import DependentTarget
 from mediastack.supervisor.runtime.recreate import NOT_COMPOSE, Recreator
+from mediastack.supervisor.runtime.start_order import DEPENDS_ON_LABEL, depends_on, start_waves
 
 
 class ComposeOnWorld(RecordingExecutor):
@@ -229,3 +231,69 @@ def test_what_was_prepared_is_started_without_looking_it_up_again(
     assert all(result.succeeded for result in results)
     assert sorted(starter.started) == sorted(DEPENDENTS)
     assert lookups == []  # nothing between gluetun's healthy event and the starts
+
+
+class ComposeWithDependsOn(ComposeOnWorld):
+    """Prepares like ComposeOnWorld, with radarr's new container carrying compose's
+    depends_on label naming qbittorrent (as compose writes it at create time)."""
+
+    def stream(self, arguments: Sequence[str], *, secrets: Sequence[str] = ()) -> int:
+        exit_code = super().stream(arguments, secrets=secrets)
+        if "radarr" in arguments:
+            container = self.world.container("radarr")
+            labelled = dataclasses.replace(
+                container,
+                labels={**container.labels, DEPENDS_ON_LABEL: "qbittorrent:service_healthy:false"},
+            )
+            containers = self.world.engine.containers
+            containers[containers.index(container)] = labelled
+        return exit_code
+
+
+def test_a_dependent_waits_for_the_one_it_logs_in_to(tmp_path: Path, clock: FakeClock) -> None:
+    """cross-seed logs in to qBittorrent at start and retries only a minute later: started
+    together it stayed unhealthy after every cascade (seen in the lab)."""
+    world = World(clock)
+    starter = StarterOnWorld(world)
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:  # time passes: qBittorrent turns healthy
+        naps.append(seconds)
+        world.set_health("qbittorrent", "healthy")
+
+    recreator = Recreator(world.engine, ComposeWithDependsOn(world), starter, sleep=sleep)
+    recreator.prepare(world.gluetun(), targets(tmp_path, *DEPENDENTS))
+    results = recreator.start(world.gluetun(), targets(tmp_path, *DEPENDENTS))
+    assert [result.service for result in results] == list(DEPENDENTS)
+    assert all(result.succeeded for result in results)
+    assert starter.started[-1] == "radarr"  # after qbittorrent and sonarr
+    assert naps  # it waited until qbittorrent was healthy
+
+
+def test_a_dependency_that_never_turns_healthy_delays_the_next_wave_boundedly(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    world = World(clock)
+    starter = StarterOnWorld(world)
+    moments = iter(range(0, 10_000, 30))
+    recreator = Recreator(
+        world.engine, ComposeWithDependsOn(world), starter,
+        sleep=lambda seconds: None, monotonic=lambda: float(next(moments)),
+    )  # fmt: skip
+    recreator.prepare(world.gluetun(), targets(tmp_path, "qbittorrent", "radarr"))
+    results = recreator.start(world.gluetun(), targets(tmp_path, "qbittorrent", "radarr"))
+    assert all(result.succeeded for result in results)
+    assert starter.started == ["qbittorrent", "radarr"]
+
+
+def test_the_needs_come_from_compose_s_depends_on_label() -> None:
+    label = "gluetun:service_healthy:true,qbittorrent:service_healthy:false"
+    assert depends_on({DEPENDS_ON_LABEL: label}) == {"gluetun", "qbittorrent"}
+    assert depends_on({}) == frozenset()
+    needs = {"cross-seed": frozenset({"qbittorrent", "gluetun"})}
+    assert start_waves(["qbittorrent", "cross-seed", "sonarr"], needs) == [
+        ["qbittorrent", "sonarr"],
+        ["cross-seed"],
+    ]
+    cycle = {"a": frozenset({"b"}), "b": frozenset({"a"})}
+    assert start_waves(["a", "b"], cycle) == [["a", "b"]]
