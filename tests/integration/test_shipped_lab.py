@@ -1,0 +1,193 @@
+"""Issue 9's acceptance, on the lab that is the shipped deployment: the default ``init`` config
+(only stand-in images and host ports changed), WireGuard values filled, ``mediastack up``.
+
+What runs is what users get: the real qbittorrent-nox reading the ``qBittorrent.conf`` that
+``up`` wrote, cross-seed and recyclarr stand-ins that refuse to start without the configs
+``up`` writes, the supervisor in the image ``up`` builds, reaching the engine only through the
+socket-proxy peer (haproxy configured as lscr.io/linuxserver/socket-proxy configures itself).
+Nothing here edits a rendered file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import yaml
+from homelab import Homelab, make_homelab
+from standins import docker, remove_test_resources
+from test_supervisor_harness import wait_until
+
+from mediastack.render.environment import read_secrets
+
+PROJECT_PREFIX = "mstestship"
+LAB_STATE: dict[str, bool] = {}
+DEPENDENTS = (
+    "qbittorrent", "prowlarr", "flaresolverr", "sonarr", "radarr", "bazarr", "unpackerr",
+    "cross-seed", "recyclarr",
+)  # fmt: skip
+
+
+def container_ids(lab: Homelab, stack: str) -> dict[str, str]:
+    listed = docker(
+        "ps", "--all", "--no-trunc",
+        "--filter", f"label=com.docker.compose.project={lab.prefix}-{stack}",
+        "--format", '{{.Label "com.docker.compose.service"}} {{.ID}}',
+    )  # fmt: skip
+    return dict(line.split(" ", 1) for line in listed.stdout.splitlines() if " " in line)
+
+
+def health_of(container: str) -> str:
+    inspected = docker(
+        "inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{end}}", container,
+        check=False,
+    )  # fmt: skip
+    return inspected.stdout.strip()
+
+
+def qbittorrent_login(container: str, url: str, password: str) -> str:
+    """Log in to qBittorrent from inside ``container`` (the supervisor's python and httpx);
+    return the status code and body."""
+    script = (
+        "import httpx,sys; r=httpx.post(sys.argv[1]+'/api/v2/auth/login', "
+        "data={'username': 'admin', 'password': sys.argv[2]}, timeout=10); "
+        "print(r.status_code, r.text)"
+    )
+    ran = docker("exec", container, "/opt/mediastack/bin/python", "-c", script, url, password)
+    return ran.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def lab(
+    tmp_path_factory: pytest.TempPathFactory, standin_images: dict[str, str]
+) -> Iterator[Homelab]:
+    remove_test_resources(PROJECT_PREFIX)
+    homelab = make_homelab(
+        tmp_path_factory.mktemp("shipped"), PROJECT_PREFIX, standin_images, supervisor=True
+    )
+    try:
+        yield homelab
+    finally:
+        homelab.run("down", "--remove-network", timeout=300)
+        remove_test_resources(PROJECT_PREFIX)
+
+
+@pytest.fixture
+def running(lab: Homelab) -> Homelab:
+    """The lab after one real `mediastack up` (run by the first test that needs it)."""
+    if not LAB_STATE.get("up"):
+        started = lab.run("up", timeout=900)
+        assert started.returncode == 0, started.stdout[-4000:] + started.stderr[-4000:]
+        LAB_STATE["up"] = True
+    return lab
+
+
+def test_up_refuses_a_placeholder_and_starts_nothing(lab: Homelab) -> None:
+    env_file = lab.root / ".env"
+    filled = env_file.read_text()
+    secrets = read_secrets(env_file)
+    env_file.write_text(
+        filled.replace(
+            f"WIREGUARD_PRIVATE_KEY={secrets['WIREGUARD_PRIVATE_KEY']}",
+            "WIREGUARD_PRIVATE_KEY=CHANGE_ME_WIREGUARD_PRIVATE_KEY",
+        )
+    )
+    try:
+        refused = lab.run("up", timeout=120)
+    finally:
+        env_file.write_text(filled)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "WIREGUARD_PRIVATE_KEY" in refused.stderr and "placeholder" in refused.stderr
+    assert all(container_ids(lab, stack) == {} for stack in ("vpn", "media", "ops"))
+
+
+def test_a_default_up_ends_with_every_service_healthy_and_supervised(running: Homelab) -> None:
+    lab = running
+    config = lab.root / "config"
+    conf = config / "qbittorrent" / "qBittorrent" / "qBittorrent.conf"
+    assert "WebUI\\Password_PBKDF2" in conf.read_text()
+    assert (config / "cross-seed" / "config.js").stat().st_mode & 0o777 == 0o600
+    reported = lab.run("status", "--format", "json")
+    assert reported.returncode == 0, reported.stdout + reported.stderr
+    status = json.loads(reported.stdout)
+    unhealthy = [
+        (entry["service"], entry["state"], entry["health"])
+        for entry in status["services"]
+        if (entry["state"], entry["health"]) != ("running", "healthy")
+    ]
+    assert unhealthy == []
+    assert {entry["service"] for entry in status["services"]} >= {*DEPENDENTS, "supervisor"}
+    assert status["supervisor"]["running"] and status["supervisor"]["mode"] == "watching"
+
+
+def test_the_supervisor_reaches_the_engine_only_through_the_socket_proxy(
+    running: Homelab,
+) -> None:
+    supervisor = container_ids(running, "ops")["supervisor"]
+    (inspected,) = json.loads(docker("inspect", supervisor).stdout)
+    environment = dict(item.split("=", 1) for item in inspected["Config"]["Env"])
+    assert environment["DOCKER_HOST"] == "tcp://socket-proxy:2375"
+    assert not [m for m in inspected["Mounts"] if m["Source"].endswith("docker.sock")]
+
+
+def test_qbittorrent_takes_the_env_password_from_the_namespace_and_the_supervisor(
+    running: Homelab,
+) -> None:
+    lab = running
+    password = read_secrets(lab.root / ".env")["QBITTORRENT_PASSWORD"]
+    sonarr = container_ids(lab, "vpn")["sonarr"]
+    in_namespace = docker(
+        "exec", sonarr, "wget", "-q", "-O", "-",
+        "--post-data", f"username=admin&password={password}",
+        "http://localhost:8080/api/v2/auth/login",
+    )  # fmt: skip
+    assert in_namespace.stdout.strip() == "Ok."
+    supervisor = container_ids(lab, "ops")["supervisor"]
+    assert qbittorrent_login(supervisor, "http://gluetun:8080", password) == "200 Ok."
+    # One wrong password is refused (five would ban the address for an hour).
+    assert qbittorrent_login(supervisor, "http://gluetun:8080", "wrong") == "200 Fails."
+    logs = docker("logs", container_ids(lab, "vpn")["qbittorrent"], check=False)
+    assert "temporary password" not in (logs.stdout + logs.stderr).lower()
+
+
+def test_a_gluetun_restart_is_healed_and_the_new_port_synced_by_the_container(
+    running: Homelab,
+) -> None:
+    lab = running
+    before = container_ids(lab, "vpn")
+    docker("restart", "-t", "2", before["gluetun"])
+
+    def all_recreated_and_healthy() -> bool:
+        now = container_ids(lab, "vpn")
+        return all(
+            now.get(name) not in (None, before[name]) and health_of(now[name]) == "healthy"
+            for name in DEPENDENTS
+        )
+
+    wait_until(all_recreated_and_healthy, timeout=180, what="dependents recreated and healthy")
+    forwarded = docker("exec", before["gluetun"], "cat", "/tmp/gluetun/forwarded_port")
+    webui = lab.host_port("qbittorrent")
+    password = read_secrets(lab.root / ".env")["QBITTORRENT_PASSWORD"]
+
+    def listening_on_the_forwarded_port() -> bool:
+        with httpx.Client(base_url=f"http://127.0.0.1:{webui}", timeout=10) as client:
+            client.post("/api/v2/auth/login", data={"username": "admin", "password": password})
+            preferences = client.get("/api/v2/app/preferences").json()
+        return bool(preferences["listen_port"] == int(forwarded.stdout.strip()))
+
+    wait_until(listening_on_the_forwarded_port, timeout=90, what="port sync after the cascade")
+    history = json.loads(lab.run("status", "--format", "json").stdout)["supervisor"]
+    assert history["recent_cascades"], history
+
+
+def test_the_rendered_config_is_the_default_init_one(lab: Homelab) -> None:
+    """Guard against a friendlier lab: only images, pull policies, host ports, healthcheck
+    timing, the network name and the supervisor's base image differ from `init`'s config."""
+    config = yaml.safe_load(lab.config_path.read_text())
+    allowed = {"image", "pull_policy", "ports", "healthcheck"}
+    changed = {key for settings in config["services"].values() for key in settings}
+    assert changed <= allowed
+    assert config["supervisor"]["image_base"] != "python:3.11-slim-bookworm"  # local base
+
