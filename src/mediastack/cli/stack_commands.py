@@ -80,16 +80,8 @@ def reported_errors() -> Iterator[None]:
 
 
 def _progress(dry_run: bool) -> Callable[[str], None]:
-    """Return how ``up``'s preparation reports a step: like operations' progress lines (a
-    shell comment in a dry run, so the output stays a script)."""
-
-    def say(message: str) -> None:
-        if dry_run:
-            console.print(f"# {message}", markup=False, highlight=False, soft_wrap=True)
-        else:
-            console.print(f"[bold]>[/] {message}", highlight=False)
-
-    return say
+    """Return how ``up``'s own steps report progress: as operations' lines are."""
+    return lambda message: operations.say_progress(console, message, dry_run)
 
 
 def _engine_unless(dry_run: bool) -> DockerEngine | None:

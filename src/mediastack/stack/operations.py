@@ -62,7 +62,7 @@ def up(
     runner = _prepare(executor, console, dry_run)
     _ensure_network(loaded, engine, console, dry_run)
     for target in plan:
-        _say(console, f"up {target.describe()}", dry_run)
+        say_progress(console, f"up {target.describe()}", dry_run)
         compose = _compose(loaded, target, runner)
         compose.up(
             target.services,
@@ -99,12 +99,12 @@ def down(
     plan = _with_namespace_dependents(plan, console, dry_run)
     runner = _prepare(executor, console, dry_run)
     for target in plan:
-        _say(console, f"down {target.describe()}", dry_run)
+        say_progress(console, f"down {target.describe()}", dry_run)
         _compose(loaded, target, runner).down(target.services)
     if remove_network:
         _remove_network(loaded, engine, console, dry_run)
     elif not targets:
-        _say(console, f"network {loaded.config.network.name} left in place", dry_run)
+        say_progress(console, f"network {loaded.config.network.name} left in place", dry_run)
     return plan
 
 
@@ -148,7 +148,7 @@ def _each_target(
     plan = resolve_targets(loaded, targets)
     runner = _prepare(executor, console, dry_run)
     for target in plan:
-        _say(console, f"{verb} {target.describe()}", dry_run)
+        say_progress(console, f"{verb} {target.describe()}", dry_run)
         operation(_compose(loaded, target, runner), target.services)
     return plan
 
@@ -194,7 +194,8 @@ def _with_dependents(target: StackTarget, console: Console, dry_run: bool) -> St
                 owners += [] if service in owners else [service]
     if not added:
         return target
-    _say(console, f"{', '.join(added)} live in {', '.join(owners)}'s namespace: included", dry_run)
+    included = f"{', '.join(added)} live in {', '.join(owners)}'s namespace: included"
+    say_progress(console, included, dry_run)
     return StackTarget(target.project, (*target.services, *added))
 
 
@@ -203,13 +204,13 @@ def _ensure_network(
 ) -> None:
     name = loaded.config.network.name
     if dry_run:
-        _say(console, f"create network {name} unless it exists:", dry_run)
+        say_progress(console, f"create network {name} unless it exists:", dry_run)
         _print_plain(console, shlex.join(_network_create_arguments(name)))
         return
     if engine is None:
         raise ValueError("up needs an engine unless dry_run")
     created = engine.ensure_network(name, NETWORK_LABELS)
-    _say(console, f"network {name}: {'created' if created else 'exists'}", dry_run)
+    say_progress(console, f"network {name}: {'created' if created else 'exists'}", dry_run)
 
 
 def _remove_network(
@@ -217,19 +218,20 @@ def _remove_network(
 ) -> None:
     name = loaded.config.network.name
     if dry_run:
-        _say(console, f"remove network {name} if mediastack created it:", dry_run)
+        say_progress(console, f"remove network {name} if mediastack created it:", dry_run)
         _print_plain(console, shlex.join(["docker", "network", "rm", name]))
         return
     if engine is None:
         raise ValueError("down --remove-network needs an engine unless dry_run")
     network = engine.inspect_network(name)
     if network is None:
-        _say(console, f"network {name}: already gone", dry_run)
+        say_progress(console, f"network {name}: already gone", dry_run)
     elif network.labels.get(MANAGED_LABEL) != "true":
-        _say(console, f"network {name} left in place: mediastack did not create it", dry_run)
+        left = f"network {name} left in place: mediastack did not create it"
+        say_progress(console, left, dry_run)
     else:
         engine.remove_network(name)
-        _say(console, f"network {name}: removed", dry_run)
+        say_progress(console, f"network {name}: removed", dry_run)
 
 
 def _network_create_arguments(name: str) -> list[str]:
@@ -237,7 +239,7 @@ def _network_create_arguments(name: str) -> list[str]:
     return ["docker", "network", "create", "--driver=bridge", *labels, name]
 
 
-def _say(console: Console, message: str, dry_run: bool) -> None:
+def say_progress(console: Console, message: str, dry_run: bool) -> None:
     """Print a progress line; in a dry run as a shell comment, so the output is a script."""
     if dry_run:
         _print_plain(console, f"# {message}")
