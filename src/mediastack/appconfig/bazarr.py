@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from mediastack.appconfig.errors import ForeignFileError
+from mediastack.appconfig.yaml_mapping import load_mapping
 
 CONFIG_FILE = PurePosixPath("config/config.yaml")  # below the app's /config
 ADDRESS = "127.0.0.1"
@@ -71,14 +71,4 @@ def _set(document: dict[str, Any], section: str, values: dict[str, Any]) -> None
 
 
 def _load(existing: str | None) -> dict[str, Any]:
-    if existing is None:
-        return {}
-    try:
-        document = yaml.safe_load(existing)
-    except yaml.YAMLError as error:
-        raise ForeignFileError(f"it is not valid YAML ({error}); fix or delete it") from None
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise ForeignFileError("it is not a YAML mapping; fix or delete it")
-    return document
+    return {} if existing is None else load_mapping(existing)
