@@ -17,12 +17,12 @@ import httpx
 import pytest
 import yaml
 from homelab import Homelab, make_homelab
-from standins import docker, remove_test_resources
+from standins import docker, remove_test_resources, session_prefix
 from test_supervisor_harness import wait_until
 
 from mediastack.render.environment import read_secrets
 
-PROJECT_PREFIX = "mstestship"
+PROJECT_PREFIX = f"{session_prefix()}ship"
 LAB_STATE: dict[str, bool] = {}
 DEPENDENTS = (
     "qbittorrent", "prowlarr", "flaresolverr", "sonarr", "radarr", "bazarr", "unpackerr",
