@@ -301,8 +301,18 @@ class Webhook(StrictModel):
     """The What's Up Docker compatible webhook the supervisor serves."""
 
     enabled: bool = Field(False, description="Serve the webhook (WUD's HTTP trigger posts here).")
-    bind_address: str = Field("0.0.0.0", description="Address the webhook listens on.")
-    port: int = Field(8099, ge=1, le=65535, description="Port the webhook listens on.")
+    bind_address: str = Field(
+        "0.0.0.0",
+        description="Address the webhook listens on, inside the supervisor's container when "
+        "the supervisor service is on (then not a loopback address).",
+    )
+    port: int = Field(
+        8099,
+        ge=1,
+        le=65535,
+        description="Port the webhook listens on; the supervisor service publishes it on "
+        "network.bind_address.",
+    )
     token_variable: str = Field(
         "MEDIASTACK_WEBHOOK_TOKEN",
         pattern=_VARIABLE_PATTERN,

@@ -7,6 +7,7 @@ also publishes the web UIs of the services in its namespace.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ AUTOHEAL_LABEL = "autoheal"
 # bridge that could reach it could ask the engine for a privileged container (root on the host).
 DOCKER_API_NETWORK = "docker-api"
 SOCKET_PROXY = "socket-proxy"
+# The daemon serves the update webhook (updates.webhook) from the supervisor service.
+SUPERVISOR = "supervisor"
+WEBHOOK_PORT_PATH = "updates.webhook.port"
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,11 @@ def render_stacks(loaded: LoadedConfig) -> list[RenderedStack]:
     """Given a loaded config, return the stacks that have enabled services, in start order;
     raise ConfigError when an enabled service depends on a disabled one or two services would
     publish the same host port."""
-    problems = [*_dependency_problems(loaded), *_port_clash_problems(loaded)]
+    problems = [
+        *_dependency_problems(loaded),
+        *_port_clash_problems(loaded),
+        *_webhook_address_problems(loaded),
+    ]
     if problems:
         raise ConfigError(str(loaded.path), problems)
     stacks = []
@@ -72,12 +80,12 @@ def _port_clash_problems(loaded: LoadedConfig) -> Iterator[ConfigProblem]:
     for definition in loaded.enabled_services():
         if definition.zone == Zone.VPN:
             continue  # published by gluetun, counted under their own names below
-        for owner, port_name, host_port in _host_ports(loaded, definition):
+        for owner, key_path, host_port in _host_ports(loaded, definition):
             if host_port in owners:
                 yield ConfigProblem(
-                    f"services.{owner}.ports.{port_name}",
+                    key_path,
                     f"host port {host_port} is also used by {owners[host_port]}",
-                    f"give services.{owner}.ports.{port_name} a free port",
+                    f"give {key_path} a free port",
                 )
             else:
                 owners[host_port] = owner
@@ -86,13 +94,44 @@ def _port_clash_problems(loaded: LoadedConfig) -> Iterator[ConfigProblem]:
 def _host_ports(
     loaded: LoadedConfig, definition: ServiceDefinition
 ) -> Iterator[tuple[str, str, int]]:
+    """Yield (owner, config key that moves it, host port) for every port ``definition``
+    publishes: gluetun's include its dependents', the supervisor's its webhook."""
     owners = [definition]
     if definition.zone == Zone.GLUETUN:
         owners += [d for d in loaded.enabled_services(Stack.VPN) if d.zone == Zone.VPN]
     for owner in owners:
         for port in owner.ports:
             if port.publish or owner.zone == Zone.HOST:
-                yield owner.name, port.name, host_port_of(loaded, owner, port.name)
+                key_path = f"services.{owner.name}.ports.{port.name}"
+                yield owner.name, key_path, host_port_of(loaded, owner, port.name)
+    webhook = webhook_port(loaded, definition)
+    if webhook is not None:
+        yield f"{definition.name} (the update webhook)", WEBHOOK_PORT_PATH, webhook
+
+
+def webhook_port(loaded: LoadedConfig, definition: ServiceDefinition) -> int | None:
+    """Return the port the supervisor service publishes for the update webhook, or None (not
+    the supervisor, or the webhook is off). The daemon listens on it inside its container;
+    the host side binds ``network.bind_address``, like every published port."""
+    webhook = loaded.config.updates.webhook
+    if definition.name != SUPERVISOR or not webhook.enabled:
+        return None
+    return webhook.port
+
+
+def _webhook_address_problems(loaded: LoadedConfig) -> Iterator[ConfigProblem]:
+    """Yield a problem when the webhook would listen on a loopback address inside the
+    supervisor's container: neither the published port nor WUD on the bridge reach that."""
+    webhook = loaded.config.updates.webhook
+    if not webhook.enabled or not loaded.is_enabled(CATALOGUE[SUPERVISOR]):
+        return
+    if ipaddress.ip_address(webhook.bind_address).is_loopback:
+        yield ConfigProblem(
+            "updates.webhook.bind_address",
+            f"the webhook would listen on {webhook.bind_address} inside the supervisor's "
+            "container, where nothing outside it can reach it",
+            "use 0.0.0.0 (the default); network.bind_address is where the host publishes it",
+        )
 
 
 def _render_stack(
@@ -196,7 +235,8 @@ def _networks(definition: ServiceDefinition) -> dict[str, Any]:
 
 def published_ports(loaded: LoadedConfig, definition: ServiceDefinition) -> list[str]:
     """Return the port bindings published for ``definition``: gluetun also carries those of
-    every enabled service in its namespace (they have no network of their own)."""
+    every enabled service in its namespace (they have no network of their own), the
+    supervisor its update webhook's when that is on."""
     owners = [definition]
     if definition.zone == Zone.GLUETUN:
         owners += [d for d in loaded.enabled_services(Stack.VPN) if d.zone == Zone.VPN]
@@ -209,6 +249,9 @@ def published_ports(loaded: LoadedConfig, definition: ServiceDefinition) -> list
                 host_port = host_port_of(loaded, owner, port.name)
                 suffix = "" if port.protocol == "tcp" else f"/{port.protocol}"
                 bindings.append(f"{host}:{host_port}:{port.container}{suffix}")
+    webhook = webhook_port(loaded, definition)
+    if webhook is not None:
+        bindings.append(f"{host}:{webhook}:{webhook}")
     return bindings
 
 

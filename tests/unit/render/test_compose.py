@@ -193,3 +193,47 @@ def test_the_supervisor_sees_the_homelab_at_its_own_path(tmp_path: Path) -> None
     assert "/var/run/docker.sock" not in str(supervisor["volumes"])
     assert "supervise --check" in supervisor["healthcheck"]["test"][1]
     assert supervisor["stop_grace_period"] == "240s"
+
+
+def test_the_supervisor_publishes_the_update_webhook_on_the_bind_address(tmp_path: Path) -> None:
+    loaded = make_config(
+        tmp_path,
+        "network: {bind_address: 127.0.0.1}\n"
+        "services: {supervisor: {enabled: true}}\n"
+        "updates: {webhook: {enabled: true, port: 18099}}\n",
+    )
+    supervisor = documents(loaded)["ops"]["services"]["supervisor"]
+    # WUD's trigger and the host reach the daemon in its container only through this binding.
+    assert supervisor["ports"] == ["127.0.0.1:18099:18099"]
+
+
+def test_the_supervisor_publishes_nothing_while_the_webhook_is_off(tmp_path: Path) -> None:
+    loaded = make_config(tmp_path, "services: {supervisor: {enabled: true}}\n")
+    assert "ports" not in documents(loaded)["ops"]["services"]["supervisor"]
+
+
+def test_a_webhook_port_taken_by_a_service_is_a_config_problem(tmp_path: Path) -> None:
+    loaded = make_config(
+        tmp_path,
+        "services: {supervisor: {enabled: true}}\n"
+        "updates: {webhook: {enabled: true, port: 8989}}\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        render_stacks(loaded)
+    messages = {problem.path: problem.message for problem in caught.value.problems}
+    assert "sonarr" in messages["updates.webhook.port"]
+
+
+def test_a_loopback_webhook_in_the_supervisor_container_is_a_config_problem(
+    tmp_path: Path,
+) -> None:
+    loaded = make_config(
+        tmp_path,
+        "services: {supervisor: {enabled: true}}\n"
+        "updates: {webhook: {enabled: true, bind_address: 127.0.0.1}}\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        render_stacks(loaded)
+    (problem,) = caught.value.problems
+    assert problem.path == "updates.webhook.bind_address"
+    assert "0.0.0.0" in (problem.fix or "")

@@ -51,6 +51,7 @@ from mediastack.supervisor.runtime.logs import configure_logging
 
 if TYPE_CHECKING:
     from mediastack.portsync import PortSyncJob, PortSyncMonitor
+    from mediastack.updates import UpdateEvent
 
 logger = logging.getLogger("mediastack.supervisor")
 
@@ -237,13 +238,13 @@ def update(
     from mediastack.updates import (
         CallbackListener,
         Source,
-        UpdateEvent,
         UpdateRequest,
         build_updater,
         notification_for,
     )
 
     def send(event: UpdateEvent) -> None:
+        log_update_event(event)
         channel.send(Notify(notification_for(event)))
 
     request = UpdateRequest(Source(arguments["source"]), frozenset(arguments["services"]))
@@ -268,6 +269,24 @@ def update(
         "registry_requests": run.registry_requests,
         "applied": len(run.results),
     }
+
+
+# Update stages (``mediastack.updates.Stage`` values, not imported: this module stays light)
+# logged above INFO: what the user must look at.
+_UPDATE_LOG_LEVELS = {
+    "failed": logging.WARNING,
+    "rolled_back": logging.WARNING,
+    "rollback_failed": logging.ERROR,
+}
+
+
+def log_update_event(event: UpdateEvent) -> None:
+    """Write one step of an update to the supervisor's log, with its details. Its
+    notification alone is not enough: with no Apprise URL configured it goes nowhere, and the
+    daemon's own summary line counts a rollback among the updates applied."""
+    level = _UPDATE_LOG_LEVELS.get(event.stage.value, logging.INFO)
+    details = f" ({'; '.join(event.details)})" if event.details else ""
+    logger.log(level, "update %s: %s%s", event.stage.value, event.message, details)
 
 
 # -- backups -------------------------------------------------------------------------------------

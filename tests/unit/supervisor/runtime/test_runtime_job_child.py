@@ -144,3 +144,24 @@ def test_the_backups_outcomes(
     monkeypatch.setattr("mediastack.backup.run_backup", run_backup)
     channel = Channel(io.StringIO(), io.StringIO())
     assert job_child.backup(loaded(tmp_path), {}, channel) == expected
+
+
+def test_an_update_step_is_in_the_log_a_rollback_as_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from mediastack.catalogue import Stack
+    from mediastack.updates import Stage, UpdateEvent
+    from mediastack.updates.model import ServiceKey
+
+    key = ServiceKey(Stack.VPN, "home-vpn", "sonarr")
+    caplog.set_level("INFO", logger="mediastack.supervisor")
+    job_child.log_update_event(UpdateEvent(Stage.UPDATED, key, "sonarr runs x and is healthy."))
+    job_child.log_update_event(
+        UpdateEvent(Stage.ROLLED_BACK, key, "sonarr was not healthy on x; rolled back.",
+                    details=("sonarr: unhealthy", "timed out"))
+    )  # fmt: skip
+    assert [(record.levelname, record.getMessage()) for record in caplog.records] == [
+        ("INFO", "update updated: sonarr runs x and is healthy."),
+        ("WARNING", "update rolled_back: sonarr was not healthy on x; rolled back. "
+                    "(sonarr: unhealthy; timed out)"),
+    ]  # fmt: skip
