@@ -7,7 +7,7 @@ from pathlib import Path
 from mediastack.catalogue import ServiceDefinition, Zone
 from mediastack.config import LoadedConfig
 from mediastack.doctor.facts import PublishedPort, RequiredSecret
-from mediastack.render.compose import host_port_of
+from mediastack.render.compose import host_port_of, webhook_port
 
 DATA_SUBFOLDERS = (
     "torrents",
@@ -44,7 +44,7 @@ def expected_published_ports(loaded: LoadedConfig) -> list[PublishedPort]:
     """
     ports: dict[tuple[str, int, str], PublishedPort] = {}
     for definition in loaded.enabled_services():
-        for published in _ports_of(loaded, definition):
+        for published in [*_ports_of(loaded, definition), *_webhook_of(loaded, definition)]:
             key = (published.address, published.port, published.protocol)
             ports.setdefault(key, published)
     return list(ports.values())
@@ -91,3 +91,12 @@ def _vpn_secrets(loaded: LoadedConfig) -> dict[str, str]:
         "(e.g. 10.2.0.2/32)",
         vpn.api_key_variable: "the API key of gluetun's control server (any random string)",
     }
+
+
+def _webhook_of(loaded: LoadedConfig, definition: ServiceDefinition) -> list[PublishedPort]:
+    """The update webhook the supervisor service publishes when it is on (render does too)."""
+    port = webhook_port(loaded, definition)
+    if port is None:
+        return []
+    address = loaded.config.network.bind_address
+    return [PublishedPort(definition.name, "webhook", address, port)]

@@ -337,3 +337,10 @@ def test_published_ports_agree_with_what_the_renderer_publishes(make_config: Mak
         if not port.host_network
     }
     assert expected == rendered
+
+
+def test_the_update_webhook_port_is_checked_when_it_is_on(make_config: MakeConfig) -> None:
+    on = make_config("updates: {webhook: {enabled: true, port: 18099}}\n")
+    ports = {port.service: port for port in expected_published_ports(on)}
+    assert ports["supervisor"] == PublishedPort("supervisor", "webhook", "0.0.0.0", 18099)
+    assert "supervisor" not in {port.service for port in expected_published_ports(make_config())}
