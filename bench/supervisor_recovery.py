@@ -10,10 +10,15 @@ VPN connection's worth; the stand-in's own default, 1 s, with ``--gluetun-health
 
 Each repetition runs both modes, alternating which goes first:
 
-- ``mediastack``: ``python -m mediastack -c CONFIG supervise --state-file FRESH`` as a
-  subprocess on the host (autoheal grace one hour, so it only cascades; port sync off, as it
-  reaches gluetun by service name, which only works from the supervisor's container), started
-  and watching before the restart, stopped (SIGTERM) once its cascade is recorded finished.
+- ``mediastack``, as shipped (the default; ``bench/supervisor_shipped.py``): the ops stack's
+  supervisor container that ``mediastack up`` built, behind the socket-proxy peer, init's
+  defaults but autoheal held back an hour; the real-app peers for qbittorrent, cross-seed,
+  recyclarr (``--standins``: plain stand-ins for all nine). ``docker start``ed and watching
+  before the restart, ``docker stop``ped once it logged its cascade's end (so it is down while
+  the baseline runs). With ``--host``, the earlier mode: ``python -m mediastack -c CONFIG
+  supervise --state-file FRESH`` as a subprocess on the host, on the engine socket (port sync
+  off, as it reaches gluetun by service name), stand-ins only, stopped with SIGTERM once its
+  cascade is recorded finished.
 - ``baseline``: ``bench/supervisor_baselines.py poll-recreate`` (see its docstring): every
   5 s one ``docker ps`` + one ``docker inspect``; when gluetun is healthy, each stale dependent
   is recreated by its own ``docker compose up -d --force-recreate --no-deps <service>``, one
@@ -33,15 +38,19 @@ machine; polled with httpx every 50 ms through gluetun's published ports on 127.
 - total: gluetun start -> every dependent's new container healthy AND every published web UI
   answering 200 again;
 - floor: gluetun start -> healthy + the slowest dependent's own start -> healthy (its new
-  container's ``start`` and ``health_status: healthy`` events, same run);
+  container's ``start`` and ``health_status: healthy`` events, same run); and the floor with
+  start waves: the longest chain of own start -> healthy along compose's depends_on instead
+  (qbittorrent's then cross-seed's, which the cascade starts only once qBittorrent is healthy);
 - ratio total / floor; and mediastack against the baseline;
 - after the repetitions, three times, what starting the nine costs the engine alone (no
   supervisor, gluetun healthy): prepared with ``compose up --no-start``, started through the
   API at once; requests -> first and last ``start`` event.
 
-Writes bench/results/supervisor_recovery.json and prints a table and the command.
+Writes bench/results/supervisor_recovery.json (``--host``: supervisor_recovery_host.json) and
+prints a table and the command.
 
-    python bench/supervisor_recovery.py [--repetitions 5] [--gluetun-healthy-after 5]
+    python bench/supervisor_recovery.py [--repetitions 5] [--gluetun-healthy-after 5] \
+        [--standins | --host]
 """
 
 from __future__ import annotations
