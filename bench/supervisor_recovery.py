@@ -10,10 +10,15 @@ VPN connection's worth; the stand-in's own default, 1 s, with ``--gluetun-health
 
 Each repetition runs both modes, alternating which goes first:
 
-- ``mediastack``: ``python -m mediastack -c CONFIG supervise --state-file FRESH`` as a
-  subprocess on the host (autoheal grace one hour, so it only cascades; port sync off, as it
-  reaches gluetun by service name, which only works from the supervisor's container), started
-  and watching before the restart, stopped (SIGTERM) once its cascade is recorded finished.
+- ``mediastack``, as shipped (the default; ``bench/supervisor_shipped.py``): the ops stack's
+  supervisor container that ``mediastack up`` built, behind the socket-proxy peer, init's
+  defaults but autoheal held back an hour; the real-app peers for qbittorrent, cross-seed,
+  recyclarr (``--standins``: plain stand-ins for all nine). ``docker start``ed and watching
+  before the restart, ``docker stop``ped once it logged its cascade's end (so it is down while
+  the baseline runs). With ``--host``, the earlier mode: ``python -m mediastack -c CONFIG
+  supervise --state-file FRESH`` as a subprocess on the host, on the engine socket (port sync
+  off, as it reaches gluetun by service name), stand-ins only, stopped with SIGTERM once its
+  cascade is recorded finished.
 - ``baseline``: ``bench/supervisor_baselines.py poll-recreate`` (see its docstring): every
   5 s one ``docker ps`` + one ``docker inspect``; when gluetun is healthy, each stale dependent
   is recreated by its own ``docker compose up -d --force-recreate --no-deps <service>``, one
@@ -33,15 +38,19 @@ machine; polled with httpx every 50 ms through gluetun's published ports on 127.
 - total: gluetun start -> every dependent's new container healthy AND every published web UI
   answering 200 again;
 - floor: gluetun start -> healthy + the slowest dependent's own start -> healthy (its new
-  container's ``start`` and ``health_status: healthy`` events, same run);
+  container's ``start`` and ``health_status: healthy`` events, same run); and the floor with
+  start waves: the longest chain of own start -> healthy along compose's depends_on instead
+  (qbittorrent's then cross-seed's, which the cascade starts only once qBittorrent is healthy);
 - ratio total / floor; and mediastack against the baseline;
 - after the repetitions, three times, what starting the nine costs the engine alone (no
   supervisor, gluetun healthy): prepared with ``compose up --no-start``, started through the
   API at once; requests -> first and last ``start`` event.
 
-Writes bench/results/supervisor_recovery.json and prints a table and the command.
+Writes bench/results/supervisor_recovery.json (``--host``: supervisor_recovery_host.json) and
+prints a table and the command.
 
-    python bench/supervisor_recovery.py [--repetitions 5] [--gluetun-healthy-after 5]
+    python bench/supervisor_recovery.py [--repetitions 5] [--gluetun-healthy-after 5] \
+        [--standins | --host]
 """
 
 from __future__ import annotations
@@ -63,6 +72,7 @@ from pathlib import Path
 from typing import Any
 
 from supervisor_lab import (
+    CATALOGUE,
     DEPENDENTS,
     GLUETUN,
     HEALTH_PATHS,
@@ -81,8 +91,10 @@ from supervisor_lab import (
     wait_for_cascades,
     wait_until,
 )
+from supervisor_shipped import ShippedLab, SupervisorContainer, running_shipped_lab
 
 RESULTS = REPOSITORY_ROOT / "bench" / "results" / "supervisor_recovery.json"
+RESULTS_HOST = REPOSITORY_ROOT / "bench" / "results" / "supervisor_recovery_host.json"
 BASELINE_SCRIPT = Path(__file__).resolve().parent / "supervisor_baselines.py"
 MODES = ("mediastack", "baseline")
 POLL_SECONDS = 0.05
@@ -100,7 +112,10 @@ def main() -> None:
     measured_on = machine()
     with tempfile.TemporaryDirectory(prefix="msbench-recovery-") as folder_name:
         folder = Path(folder_name)
-        with running_lab(folder / "lab", prefix, options.gluetun_healthy_after) as lab:
+        with _running(folder / "lab", prefix, options) as lab:
+            if isinstance(lab, ShippedLab):
+                measured_on["supervisor_image"] = lab.supervisor_image()
+                lab.stop_supervisor()  # started per repetition, down while the baseline runs
             print(f"lab {prefix} up ({time.monotonic() - started:.0f} s); {options.repetitions} "
                   "repetitions x 2 modes", flush=True)  # fmt: skip
             for repetition in range(options.repetitions):
@@ -119,6 +134,14 @@ def main() -> None:
     print(f"\nwritten: {options.output}\nreproduce: {command}")
 
 
+def _running(root: Path, prefix: str, options: argparse.Namespace) -> Any:
+    if options.host:
+        return running_lab(root, prefix, options.gluetun_healthy_after)
+    return running_shipped_lab(
+        root, prefix, options.gluetun_healthy_after, real_peers=not options.standins
+    )
+
+
 def _options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repetitions", type=int, default=5)
@@ -129,8 +152,21 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--interval", type=float, default=5.0, help="the baseline's polling")
     parser.add_argument("--timeout", type=float, default=120.0, help="per repetition and mode")
     parser.add_argument("--seed", type=int, default=1, help="for the random pre-restart delay")
-    parser.add_argument("--output", type=Path, default=RESULTS)
-    return parser.parse_args()
+    parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument(
+        "--host", action="store_true",
+        help="the supervisor as a subprocess on the host, on the engine socket, stand-ins "
+        "only (the earlier measurement); default: as shipped, the ops stack's container "
+        "behind the socket proxy, with the real-app peers",
+    )  # fmt: skip
+    parser.add_argument(
+        "--standins", action="store_true",
+        help="shipped mode with the plain stand-ins for qbittorrent, cross-seed, recyclarr",
+    )  # fmt: skip
+    options = parser.parse_args()
+    if options.output is None:
+        options.output = RESULTS_HOST if options.host else RESULTS
+    return options
 
 
 def _command(options: argparse.Namespace) -> str:
@@ -141,7 +177,9 @@ def _command(options: argparse.Namespace) -> str:
         arguments += ["--interval", f"{options.interval:g}"]
     if options.seed != 1:
         arguments += ["--seed", str(options.seed)]
-    if options.output != RESULTS:
+    arguments += ["--host"] if options.host else []
+    arguments += ["--standins"] if options.standins else []
+    if options.output != (RESULTS_HOST if options.host else RESULTS):
         arguments += ["--output", str(options.output)]
     return shlex.join(arguments)
 
@@ -217,9 +255,11 @@ def measure(
 
     wait_until(lambda: settled(lab), 90, "the lab settled before the restart", every=0.5)
     time.sleep(1.0)
-    healer: SupervisorProcess | BaselineProcess
+    healer: SupervisorProcess | SupervisorContainer | BaselineProcess
     state_file = folder / f"supervisor-{repetition}.db"
-    if mode == "mediastack":
+    if mode == "mediastack" and isinstance(lab, ShippedLab):
+        healer = SupervisorContainer(lab).start()
+    elif mode == "mediastack":
         healer = SupervisorProcess(lab.homelab.config_path, state_file).start()
     else:
         healer = BaselineProcess(lab, options.interval)
@@ -240,8 +280,9 @@ def measure(
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"not recovered within {options.timeout:.0f} s")
                 time.sleep(POLL_SECONDS)
-        if mode == "mediastack":
-            assert isinstance(healer, SupervisorProcess)
+        if isinstance(healer, SupervisorContainer):
+            healer.wait_for_cascade_end(timeout=120)
+        elif isinstance(healer, SupervisorProcess):
             wait_for_cascades(state_file, 1, timeout=120)
     except (TimeoutError, AssertionError) as failure:
         error = str(failure).splitlines()[0]
@@ -250,7 +291,7 @@ def measure(
         events = recorder.stop()
     run = analyse(events, reachability, issued, mode, repetition, delay)
     run["healer_exit_code"] = code
-    if isinstance(healer, SupervisorProcess):
+    if isinstance(healer, SupervisorProcess | SupervisorContainer):
         healthy = _gluetun_healthy(events, _gluetun_start(events, issued))
         run["supervisor_reported"] = _supervisor_reported(healer.log(), healthy)
     else:
@@ -387,6 +428,8 @@ def analyse(
     slowest = max(own.values()) if own else None
     floor = gluetun_start_to_healthy + slowest if slowest is not None else None
     total = max(v for v in done_candidates if v is not None) - start if complete else None
+    chain = _start_chain(own) if complete else None
+    waves_floor = gluetun_start_to_healthy + chain if chain is not None else None
     run.update(
         gluetun_start_to_healthy=round(gluetun_start_to_healthy, 3),
         detection_to_first_start=round(min(starts) - healthy, 3) if starts else None,
@@ -417,6 +460,10 @@ def analyse(
         ),
         total=round(total, 3) if total is not None else None,
         total_over_floor=round(total / floor, 3) if total and floor else None,
+        floor_with_start_waves=round(waves_floor, 3) if waves_floor is not None else None,
+        total_over_floor_with_start_waves=(
+            round(total / waves_floor, 3) if total and waves_floor else None
+        ),
         overhead_total_minus_floor=round(total - floor, 3) if total and floor else None,
         restart_issued_to_gluetun_start=round(start - issued, 3),
         timeline_after_gluetun_healthy=_timeline(events, new, reachable, healthy, start),
@@ -424,6 +471,20 @@ def analyse(
     if not complete:
         run["error"] = "not every dependent was seen healthy and reachable"
     return run
+
+
+def _start_chain(own: dict[str, float]) -> float | None:
+    """Return the longest path of own start -> healthy times along compose's depends_on
+    among the dependents (cross-seed after a healthy qbittorrent): the floor when a
+    dependent may start only once what it depends on is healthy."""
+
+    def chain(service: str) -> float:
+        before = [chain(d) for d in CATALOGUE[service].depends_on if d in DEPENDENTS]
+        return own[service] + max(before, default=0.0)
+
+    if set(own) != set(DEPENDENTS):
+        return None
+    return max(chain(service) for service in DEPENDENTS)
 
 
 def _timeline(
@@ -505,6 +566,8 @@ SUMMARY_FIELDS = (
     "total",
     "overhead_total_minus_floor",
     "total_over_floor",
+    "floor_with_start_waves",
+    "total_over_floor_with_start_waves",
 )
 
 
@@ -565,11 +628,7 @@ def summarize(
             "stale dependent (not running, NetworkMode not container:<gluetun id>, or started "
             "before gluetun) recreated by its own `docker compose up -d --force-recreate "
             "--no-deps <service>`, sequentially",
-            "supervisor": "python -m mediastack -c CONFIG supervise --state-file <fresh per "
-            "repetition>, on the host; autoheal grace 3600 s (so it only cascades); port sync "
-            "off (it reaches gluetun by service name, which only works from the supervisor's "
-            "container); update and backup schedules as the defaults (idle during the run); no "
-            "notification URLs",
+            "supervisor": _supervisor_setting(options),
             "clock": "engine events (timeNano) for create/start/healthy; host clock (same "
             "machine) for reachability, polled every 50 ms",
             "reachability": "every published web UI answers 200 through gluetun's port on "
@@ -580,6 +639,30 @@ def summarize(
         "goals": goals,
         "runs": runs,
     }
+
+
+def _supervisor_setting(options: argparse.Namespace) -> str:
+    if options.host:
+        return (
+            "python -m mediastack -c CONFIG supervise --state-file <fresh per repetition>, "
+            "on the host, on the engine socket; autoheal grace 3600 s (so it only cascades); "
+            "port sync off (it reaches gluetun by service name, which only works from the "
+            "supervisor's container); update and backup schedules as the defaults (idle "
+            "during the run); no notification URLs; stand-ins for all nine"
+        )
+    peers = "plain stand-ins for all nine" if options.standins else (
+        "real-app peers for qbittorrent (qbittorrent-nox), cross-seed and recyclarr "
+        "(tests/integration/peer_images.py), stand-ins for the other six"
+    )  # fmt: skip
+    return (
+        "as shipped: the ops stack's supervisor container (image built by `mediastack up`, "
+        "mediastack.supervisor_image, on the local debootstrap base), DOCKER_HOST "
+        "tcp://socket-proxy:2375, the socket-proxy peer (haproxy, linuxserver's haproxy.cfg "
+        "unchanged); `docker start` before each mediastack repetition, `docker stop` after "
+        "(down while the baseline runs), state file kept between repetitions; autoheal "
+        "grace 3600 s (so it only cascades; the engine is shared); port sync, update and "
+        f"backup schedules as init's defaults; no notification URLs; {peers}"
+    )
 
 
 def _goal(value: float | None, test: Any) -> dict[str, Any]:
@@ -619,6 +702,8 @@ def print_table(result: dict[str, Any]) -> None:
         ("total (gluetun start -> all ok)", "total"),
         ("total - floor", "overhead_total_minus_floor"),
         ("total / floor", "total_over_floor"),
+        ("floor with start waves (cross-seed after qbt)", "floor_with_start_waves"),
+        ("total / floor with start waves", "total_over_floor_with_start_waves"),
     ]
     ok = {mode: medians[mode]["repetitions_ok"] for mode in MODES}
     print(f"\nmedians, seconds (engine clock) | mediastack n={ok['mediastack']} "
