@@ -54,17 +54,14 @@ def ensure_supervisor_image(tag: str = SUPERVISOR_IMAGE) -> str:
     """Return ``tag`` built from this checkout by the builder ``mediastack up`` runs (the
     shipped ``mediastack.supervisor_image``), on the local Debian base; rebuilt only when
     the code changed (the builder's own source label decides, as it does for users)."""
+    import os
+
     from mediastack.adapters.engine import DockerEngine
-    from mediastack.supervisor_image.build import decide, ensure_image
+    from mediastack.adapters.engine_images import connect_images
+    from mediastack.supervisor_image.build import ensure_image
 
     base = ensure_base_image()
-    engine = DockerEngine.connect()
-    ensure_image(engine, tag, base, print)
-    assert not decide(tag, base, engine.image_labels(tag), _hash()).build
+    images = connect_images(os.environ)
+    ensure_image(DockerEngine.connect(), images, tag, base, print)
+    assert not ensure_image(DockerEngine.connect(), images, tag, base, print).build
     return tag
-
-
-def _hash() -> str:
-    from mediastack.supervisor_image.context import source_hash
-
-    return source_hash()

@@ -256,20 +256,6 @@ class DockerEngine:
             ) from error.__cause__
         return True
 
-    def image_labels(self, reference: str) -> Mapping[str, str] | None:
-        """Return the labels of the local image ``reference``, or None when there is none."""
-        import docker.errors
-
-        try:
-            raw = self._call(
-                lambda: self._client.api.inspect_image(reference)  # type: ignore[no-untyped-call]
-            )
-        except EngineError as error:
-            if isinstance(error.__cause__, docker.errors.ImageNotFound | docker.errors.NotFound):
-                return None
-            raise
-        return dict((raw.get("Config") or {}).get("Labels") or {})
-
     def build_image(
         self,
         context: Path,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlencode
 
@@ -43,11 +43,13 @@ PATH_SAFE = "/:@"
 
 @dataclass(frozen=True)
 class LocalImage:
-    """One local image: its id, and the repository digests and tags it carries."""
+    """One local image: its id, the repository digests and tags it carries, and its labels
+    (``up`` reads the supervisor image's source label from them)."""
 
     id: str
     repo_digests: tuple[str, ...]
     repo_tags: tuple[str, ...]
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ def parse_image(raw: Mapping[str, Any]) -> LocalImage:
         id=str(raw["Id"]),
         repo_digests=tuple(raw.get("RepoDigests") or ()),
         repo_tags=tuple(raw.get("RepoTags") or ()),
+        labels=dict((raw.get("Config") or {}).get("Labels") or {}),
     )
 
 

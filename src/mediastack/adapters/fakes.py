@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mediastack.adapters.engine import ContainerInfo, Filters, NetworkInfo
+from mediastack.adapters.engine_images import LocalImage
 from mediastack.adapters.errors import CommandError, ToolMissingError
 from mediastack.adapters.executor import DEFAULT_TIMEOUT_SECONDS, CommandResult, combined_output
 
@@ -92,10 +93,8 @@ class FakeEngine:
     containers: list[ContainerInfo] = field(default_factory=list)
     namespaces: dict[int, str] = field(default_factory=dict)
     networks: dict[str, NetworkInfo] = field(default_factory=dict)
-    # Local images: tag -> labels, or None for "no such image". A tag not listed exists, built
-    # from the current code, so commands that would build the supervisor image find it.
-    images: dict[str, Mapping[str, str] | None] = field(default_factory=dict)
     builds: list[tuple[str, dict[str, str], list[str]]] = field(default_factory=list)
+    built: dict[str, Mapping[str, str]] = field(default_factory=dict)
 
     def inspect_containers(self, filters: Filters) -> list[ContainerInfo]:
         return [container for container in self.containers if _matches(container, filters)]
@@ -115,14 +114,6 @@ class FakeEngine:
     def remove_network(self, name: str) -> bool:
         return self.networks.pop(name, None) is not None
 
-    def image_labels(self, reference: str) -> Mapping[str, str] | None:
-        if reference in self.images:
-            return self.images[reference]
-        from mediastack.supervisor_image.build import SOURCE_LABEL
-        from mediastack.supervisor_image.context import source_hash
-
-        return {SOURCE_LABEL: source_hash()}
-
     def build_image(
         self,
         context: Path,
@@ -131,11 +122,37 @@ class FakeEngine:
         labels: Mapping[str, str],
         on_line: Callable[[str], None],
     ) -> None:
-        """Record the build (with the context's file names) and hold ``tag`` with ``labels``."""
+        """Record the build (with the context's file names); the image, with ``labels``, is
+        then in ``built``, which a FakeImages given this engine reads."""
         names = sorted(path.name for path in context.iterdir())
         self.builds.append((tag, dict(build_arguments), names))
         on_line(f"Successfully tagged {tag}")
-        self.images[tag] = dict(labels)
+        self.built[tag] = dict(labels)
+
+
+@dataclass
+class FakeImages:
+    """The image store as ``EngineImages`` reads it (``inspect_images``), for ``up``'s image
+    decision: ``missing`` tags are absent, images the ``engine`` built carry their labels, and
+    any other tag exists, built from the current code."""
+
+    engine: FakeEngine
+    missing: set[str] = field(default_factory=set)
+
+    def inspect_images(self, references: Sequence[str]) -> dict[str, LocalImage]:
+        from mediastack.supervisor_image.build import SOURCE_LABEL
+        from mediastack.supervisor_image.context import source_hash
+
+        found = {}
+        for reference in references:
+            if reference in self.engine.built:
+                labels = self.engine.built[reference]
+            elif reference in self.missing:
+                continue
+            else:
+                labels = {SOURCE_LABEL: source_hash()}
+            found[reference] = LocalImage(f"sha256:{reference}", (), (reference,), labels)
+        return found
 
 
 def _as_list(value: str | Sequence[str]) -> list[str]:

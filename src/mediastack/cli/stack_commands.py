@@ -7,6 +7,7 @@ line and a fix, exit 1 (2 for a bad TARGET); never a traceback.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from rich.table import Table
 
 from mediastack.adapters.compose import Compose, ComposeContainer, ComposeProject
 from mediastack.adapters.engine import DockerEngine
+from mediastack.adapters.engine_images import connect_images
 from mediastack.adapters.errors import AdapterError
 from mediastack.adapters.executor import SubprocessExecutor
 from mediastack.catalogue import Stack
@@ -127,9 +129,11 @@ def up(
     loaded = load_or_exit(context)
     with reported_errors():
         engine = _engine_unless(dry_run)
+        images = None if dry_run else connect_images(os.environ)
         first_start.prepare_up(
-            loaded, targets or (), engine=engine, say=_progress(dry_run), dry_run=dry_run
-        )
+            loaded, targets or (), engine=engine, images=images, say=_progress(dry_run),
+            dry_run=dry_run,
+        )  # fmt: skip
         operations.up(
             loaded,
             targets or (),

@@ -29,11 +29,12 @@ from mediastack.render.environment import read_secrets
 from mediastack.stack.preflight import render_if_stale, require_no_placeholders
 from mediastack.stack.targets import resolve_targets
 from mediastack.supervisor_image import ensure_supervisor_image, own_image_tag
-from mediastack.supervisor_image.build import ImageBuilder
+from mediastack.supervisor_image.build import ImageBuilder, ImageReader
 
 
 class Engine(ImageBuilder, ContainerReader, Protocol):
-    """What ``up``'s preparation asks of the engine: images and running containers."""
+    """What ``up``'s preparation asks of the engine: a build and the running containers
+    (the image store is read as the update pipeline reads it, ``images``)."""
 
 
 def prepare_up(
@@ -41,18 +42,20 @@ def prepare_up(
     targets: Sequence[str],
     *,
     engine: Engine | None,
+    images: ImageReader | None,
     say: Callable[[str], None],
     dry_run: bool,
 ) -> set[Stack]:
     """Run steps 1-4 for ``targets``; return the stacks ``up`` will start. Raise ConfigError
     (placeholders, a config that does not render), TargetError / RenderedFileError (TARGETs),
-    AdapterError (the image build). ``engine`` may be None only with ``dry_run``."""
+    AdapterError (the image build). ``engine`` and ``images`` may be None only with
+    ``dry_run``."""
     render_if_stale(loaded, say, dry_run)
     stacks = {target.stack for target in resolve_targets(loaded, targets)}
     require_no_placeholders(loaded, stacks)
     write_app_configs(loaded, stacks, engine, say, dry_run)
     if Stack.OPS in stacks:
-        _supervisor_image(loaded, engine, say, dry_run)
+        _supervisor_image(loaded, engine, images, say, dry_run)
     return stacks
 
 
@@ -97,16 +100,20 @@ def running_services(loaded: LoadedConfig, stacks: set[Stack], engine: Container
 
 
 def _supervisor_image(
-    loaded: LoadedConfig, engine: ImageBuilder | None, say: Callable[[str], None], dry_run: bool
+    loaded: LoadedConfig,
+    engine: ImageBuilder | None,
+    images: ImageReader | None,
+    say: Callable[[str], None],
+    dry_run: bool,
 ) -> None:
     if dry_run:
         tag = own_image_tag(loaded)
         if tag is not None:
             say(f"build {tag} unless it exists, built from this mediastack")
         return
-    if engine is None:
+    if engine is None or images is None:
         raise ValueError("up needs an engine unless dry_run")
-    ensure_supervisor_image(loaded, engine, say)
+    ensure_supervisor_image(loaded, engine, images, say)
 
 
 RECYCLARR = "recyclarr"

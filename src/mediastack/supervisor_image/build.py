@@ -10,11 +10,12 @@ built over: it is theirs to provide.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from mediastack.adapters.engine_images import LocalImage
 from mediastack.catalogue import CATALOGUE
 from mediastack.config import LoadedConfig
 from mediastack.render.compose import image_reference
@@ -24,10 +25,14 @@ SERVICE = "supervisor"
 SOURCE_LABEL = "org.mediastack.source"
 
 
-class ImageBuilder(Protocol):
-    """What this module needs from the engine (``DockerEngine`` is one)."""
+class ImageReader(Protocol):
+    """The image store as the update pipeline reads it (``EngineImages`` is one)."""
 
-    def image_labels(self, reference: str) -> Mapping[str, str] | None: ...
+    def inspect_images(self, references: Sequence[str]) -> Mapping[str, LocalImage]: ...
+
+
+class ImageBuilder(Protocol):
+    """What this module needs from the engine to build (``DockerEngine`` is one)."""
 
     def build_image(
         self,
@@ -76,21 +81,30 @@ def decide(tag: str, base_image: str, labels: Mapping[str, str] | None, wanted: 
 
 
 def ensure_supervisor_image(
-    loaded: LoadedConfig, engine: ImageBuilder, say: Callable[[str], None]
+    loaded: LoadedConfig,
+    engine: ImageBuilder,
+    images: ImageReader,
+    say: Callable[[str], None],
 ) -> ImageNeed | None:
     """Build the supervisor image when it is missing or stale; return what was decided (None:
     not mediastack's to build). Raise AdapterError when the build fails."""
     tag = own_image_tag(loaded)
     if tag is None:
         return None
-    return ensure_image(engine, tag, loaded.config.supervisor.image_base, say)
+    return ensure_image(engine, images, tag, loaded.config.supervisor.image_base, say)
 
 
 def ensure_image(
-    engine: ImageBuilder, tag: str, base_image: str, say: Callable[[str], None]
+    engine: ImageBuilder,
+    images: ImageReader,
+    tag: str,
+    base_image: str,
+    say: Callable[[str], None],
 ) -> ImageNeed:
-    """Build ``tag`` on ``base_image`` unless the engine holds it built from this code."""
-    need = decide(tag, base_image, engine.image_labels(tag), source_hash())
+    """Build ``tag`` on ``base_image`` unless the engine holds it built from this code.
+    Raise EngineError when the store cannot be read (never taken for "no image")."""
+    found = images.inspect_images([tag]).get(tag)
+    need = decide(tag, base_image, None if found is None else found.labels, source_hash())
     if need.build:
         say(f"building {tag}: {need.reason} (base {base_image}; a few minutes the first time)")
         build(engine, tag, base_image, say)

@@ -86,6 +86,8 @@ def test_an_image_is_read_with_its_tags_and_digests(engine: Engine) -> None:
     assert pulled.id == SONARR_ID
     assert pulled.repo_digests == (PULLED_DIGEST,)
     assert PULLED in pulled.repo_tags
+    # `up` decides on rebuilding the supervisor image from these (its source label).
+    assert pulled.labels == {"org.mediastack.standin.hash": "618ce86e6327c4f8aa3453d0f67d85a2"}
     local = found["msfixture-images/sonarr:latest"]
     assert local.repo_digests == ()  # built here, never pulled
     assert local.repo_tags == ("mediastack-standin/sonarr:test", "msfixture-images/sonarr:latest")

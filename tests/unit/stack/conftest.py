@@ -94,5 +94,6 @@ def wiring(monkeypatch: pytest.MonkeyPatch, executor: RecordingExecutor) -> Wiri
     """Give the stack commands a recording executor and an in-memory engine."""
     wired = Wiring(executor, FakeEngine())
     monkeypatch.setattr(stack_commands, "SubprocessExecutor", lambda: wired.executor)
+    monkeypatch.setattr(stack_commands, "connect_images", lambda environment: wired.images)
     monkeypatch.setattr(DockerEngine, "connect", lambda: wired.connect())
     return wired

@@ -9,7 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from mediastack.adapters.errors import EngineUnreachableError
-from mediastack.adapters.fakes import FakeEngine, RecordingExecutor
+from mediastack.adapters.fakes import FakeEngine, FakeImages, RecordingExecutor
 from mediastack.cli import stack_commands
 from mediastack.cli.common import CliState
 from mediastack.config import LoadedConfig
@@ -33,8 +33,15 @@ class Wiring:
 
     def __init__(self, executor: RecordingExecutor, engine: FakeEngine | None) -> None:
         self.executor = executor
+        self.missing_images: set[str] = set()
         self.engine = engine
         self.connections = 0
+
+    @property
+    def images(self) -> FakeImages:
+        """The image store of the current engine (a FakeEngine is needed to have one)."""
+        assert self.engine is not None
+        return FakeImages(self.engine, self.missing_images)
 
     def connect(self) -> FakeEngine:
         self.connections += 1

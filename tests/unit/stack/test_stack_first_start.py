@@ -106,7 +106,7 @@ def test_up_builds_a_missing_supervisor_image_before_the_stacks(
     monkeypatch.setattr(image_build, "prepare_context", lambda folder: prepared.append(folder))
     loaded = homelab(tmp_path)
     assert wiring.engine is not None
-    wiring.engine.images["mediastack/supervisor:0.1.0"] = None
+    wiring.missing_images.add("mediastack/supervisor:0.1.0")
     code, out, err = invoke(loaded, "up", "ops", "--no-wait")
     assert code == 0, err
     assert "building mediastack/supervisor:0.1.0: mediastack/supervisor:0.1.0 is not built" in out
@@ -126,7 +126,9 @@ def test_an_image_of_the_users_own_is_never_built(tmp_path: Path, wiring: Wiring
     )
     loaded = load_config(loaded.path)
     assert image_build.own_image_tag(loaded) is None
-    assert first_start.prepare_up(loaded, ["ops"], engine=None, say=[].append, dry_run=True)
+    assert first_start.prepare_up(
+        loaded, ["ops"], engine=None, images=None, say=[].append, dry_run=True
+    )
 
 
 def test_decide_rebuilds_an_image_built_from_other_code() -> None:
