@@ -20,13 +20,15 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from mediastack.adapters.compose import Compose
-from mediastack.adapters.engine import COMPOSE_PROJECT_LABEL, ContainerReader
+from mediastack.adapters.engine import ContainerReader
 from mediastack.adapters.errors import CommandError
 from mediastack.appconfig.write import AppConfigResult, apply_app_configs, plan_app_configs
 from mediastack.catalogue import CATALOGUE, Stack
 from mediastack.config import LoadedConfig
 from mediastack.render.environment import read_secrets
 from mediastack.stack.preflight import render_if_stale, require_no_placeholders
+from mediastack.stack.rendered import RenderedProject
+from mediastack.stack.status import project_containers
 from mediastack.stack.targets import resolve_targets
 from mediastack.supervisor_image import ensure_supervisor_image, own_image_tag
 from mediastack.supervisor_image.build import ImageBuilder, ImageReader
@@ -51,9 +53,10 @@ def prepare_up(
     AdapterError (the image build). ``engine`` and ``images`` may be None only with
     ``dry_run``."""
     render_if_stale(loaded, say, dry_run)
-    stacks = {target.stack for target in resolve_targets(loaded, targets)}
+    projects = [target.project for target in resolve_targets(loaded, targets)]
+    stacks = {project.stack for project in projects}
     require_no_placeholders(loaded, stacks)
-    write_app_configs(loaded, stacks, engine, say, dry_run)
+    write_app_configs(loaded, projects, engine, say, dry_run)
     if Stack.OPS in stacks:
         _supervisor_image(loaded, engine, images, say, dry_run)
     return stacks
@@ -61,23 +64,25 @@ def prepare_up(
 
 def write_app_configs(
     loaded: LoadedConfig,
-    stacks: set[Stack],
+    projects: Sequence[RenderedProject],
     engine: ContainerReader | None,
     say: Callable[[str], None],
     dry_run: bool,
 ) -> list[AppConfigResult]:
-    """Write the config files of the apps in ``stacks`` that are missing or changed, never
+    """Write the config files of the apps in ``projects`` that are missing or changed, never
     under a running app that would overwrite them; say each file written or skipped. Raise
     ConfigError when a secret a file needs is missing."""
     services = {
-        definition.name for stack in stacks for definition in loaded.enabled_services(stack)
+        definition.name
+        for project in projects
+        for definition in loaded.enabled_services(project.stack)
     }
     planned = [
         file
         for file in plan_app_configs(loaded, read_secrets(loaded.env_file))
         if file.service in services
     ]
-    running = set() if engine is None else running_services(loaded, stacks, engine)
+    running = set() if engine is None else running_services(projects, engine)
     results = apply_app_configs(planned, running, dry_run)
     for result in results:
         if result.action != "unchanged":
@@ -88,15 +93,14 @@ def write_app_configs(
     return results
 
 
-def running_services(loaded: LoadedConfig, stacks: set[Stack], engine: ContainerReader) -> set[str]:
-    """Return the compose services of ``stacks`` that have a running container."""
-    running = set()
-    for stack in stacks:
-        label = f"{COMPOSE_PROJECT_LABEL}={loaded.project_name(stack)}"
-        for container in engine.inspect_containers({"label": [label]}):
-            if container.running and container.compose_service and not container.is_oneoff:
-                running.add(container.compose_service)
-    return running
+def running_services(projects: Sequence[RenderedProject], engine: ContainerReader) -> set[str]:
+    """Return the compose services of ``projects`` that have a running container."""
+    return {
+        service
+        for project in projects
+        for service, container in project_containers(engine, project).items()
+        if container.running
+    }
 
 
 def _supervisor_image(
