@@ -185,11 +185,16 @@ def test_recyclarr_without_config_stays_up_but_sync_fails(vpn: Project) -> None:
 def test_recyclarr_sync_asks_each_instance_with_its_key(vpn: Project, tmp_path: Path) -> None:
     instance = "    base_url: http://localhost:8989\n    api_key: !env_var SONARR_API_KEY\n"
     _write_recyclarr(vpn, tmp_path, instance)
-    unanswered = _recyclarr_sync(vpn)  # the Sonarr stand-in has no /api/v3/system/status yet
+    status_file = "/www/api/v3/system/status"
+    served = vpn.exec("sonarr", "cat", status_file)  # the stand-in's own answer
+    vpn.exec("sonarr", "rm", status_file)
+    unanswered = _recyclarr_sync(vpn)
     assert (unanswered.returncode, "[sonarr] [main] HTTP 404" in unanswered.stdout) == (1, True)
-    status = '{"appName":"Sonarr","version":"4.0.0"}'
-    vpn.exec("sonarr", "sh", "-c", f"mkdir -p /www/api/v3/system && echo '{status}' > "
-             "/www/api/v3/system/status")  # fmt: skip
+    other = '{"appName":"Radarr","version":"6.0.0"}'
+    vpn.exec("sonarr", "sh", "-c", f"echo '{other}' > {status_file}")
+    mistaken = _recyclarr_sync(vpn)  # Recyclarr compares appName with the service it syncs
+    assert mistaken.returncode == 1 and "is radarr" in mistaken.stdout, mistaken.stdout
+    vpn.exec("sonarr", "sh", "-c", f"echo '{served.strip()}' > {status_file}")
     answered = _recyclarr_sync(vpn)
     assert answered.returncode == 0, answered.stdout + answered.stderr
     assert "Connected to http://localhost:8989" in answered.stdout
