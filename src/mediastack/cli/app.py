@@ -37,6 +37,7 @@ COMMAND_MODULES: dict[str, str] = {
     "ps": "stack_commands",
     "status": "stack_commands",
     "logs": "stack_commands",
+    "wire": "wire_command",
     "backup": "backup_command",
     "restore": "backup_command",
     "update": "update_command",
