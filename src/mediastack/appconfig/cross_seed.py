@@ -66,7 +66,7 @@ def cross_seed_config(settings: CrossSeedSettings, existing: str | None) -> str:
     own file, left alone). Same inputs give the same bytes."""
     if existing is not None and not existing.startswith(HEADER):
         raise ForeignFileError(f"it does not start with '{HEADER}': a file of your own")
-    torznab = settings.torznab if settings.torznab is not None else _torznab_of(existing)
+    torznab = settings.torznab if settings.torznab is not None else torznab_of(existing)
     body = json.dumps(_values(settings, torznab), indent=4)
     return (
         f"{HEADER} from mediastack.yaml and .env; `mediastack render` rewrites it.\n"
@@ -106,7 +106,7 @@ def _arr_urls(port: int, api_key: str | None) -> list[str]:
     return [] if api_key is None else [f"http://localhost:{port}/?apikey={quote(api_key, safe='')}"]
 
 
-def _torznab_of(existing: str | None) -> list[str]:
+def torznab_of(existing: str | None) -> list[str]:
     """Return the torznab URLs of a config.js mediastack wrote ([] when none or unreadable)."""
     match = _BODY.search(existing or "")
     if match is None:
