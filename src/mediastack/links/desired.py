@@ -108,7 +108,7 @@ def _arr_links(wanted: Wanted, app: str, qbittorrent: bool) -> list[Link]:
     if app in ROOT_FOLDERS:
         links.append(RootFolderLink(app, ROOT_FOLDERS[app]))
     if qbittorrent:
-        links.append(ProviderLink(_download_client(wanted, app), "qBittorrent download client",
+        links.append(ProviderLink(download_client_spec(wanted, app), "qBittorrent download client",
                                   needs=("qbittorrent:login",), tag_path=f"{API_PATHS[app]}/tag"))
     if app == "prowlarr":
         links += _prowlarr_links(wanted)
@@ -123,7 +123,7 @@ def _login_link(wanted: Wanted, app: str) -> LoginLink | None:
     return LoginLink(app, API_PATHS[app], username, password)
 
 
-def _download_client(wanted: Wanted, app: str) -> ProviderSpec:
+def download_client_spec(wanted: Wanted, app: str) -> ProviderSpec:
     category_field, category = CATEGORIES[app]
     return ProviderSpec(
         app=app,

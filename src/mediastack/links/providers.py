@@ -49,8 +49,6 @@ def differences(current: Provider, spec: ProviderSpec, tag_ids: Sequence[int | s
     """Return what differs, one phrase each (empty: none). Secret fields are not compared
     (the app masks them), nor fields this app's version does not have."""
     found: list[str] = []
-    if current.implementation != spec.implementation:
-        found.append(f"implementation is {current.implementation}, not {spec.implementation}")
     fields = {entry.name: entry for entry in current.fields}
     for name, wanted in spec.fields.items():
         entry = fields.get(name)
@@ -121,6 +119,12 @@ class ProviderLink:
         found = find_by_name(current, self.spec.name)
         if found is None:
             return self._create(context, tags)
+        if found.implementation != self.spec.implementation:
+            return broken(
+                f"{self.spec.name!r} in {self.app} is a {found.implementation or 'different'} "
+                f"one, not mediastack's {self.spec.implementation} (yours? it is left alone): "
+                f"rename it in {self.app} and mediastack adds its own"
+            )
         drift = differences(found, self.spec, tags)
         if not drift:
             return ok()
