@@ -183,6 +183,7 @@ class QualityProfilesLink:
     profiles: dict[str, tuple[str, ...]]  # app -> profile names
     needs: tuple[str, ...] = ()
     app: str = "recyclarr"
+    reads: tuple[str, ...] = ("sonarr", "radarr")
 
     @property
     def key(self) -> str:

@@ -24,6 +24,7 @@ from mediastack.links.arr_links import (
     TagLink,
     UntaggedIndexersLink,
 )
+from mediastack.links.bazarr_links import BazarrLink
 from mediastack.links.link import Link
 from mediastack.links.providers import ProviderLink, ProviderSpec
 from mediastack.links.stack_links import CrossSeedTorznabLink, PlexClaimLink, QbittorrentLoginLink
@@ -59,6 +60,7 @@ class Wanted:
     qbittorrent_password: str = field(repr=False)
     series_profiles: tuple[str, ...] = ()
     movie_profiles: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ("en",)
 
     def key(self, app: str) -> str:
         return self.secrets.get(API_KEY_VARIABLES[app], "")
@@ -76,6 +78,7 @@ def wanted_from(loaded: LoadedConfig, secrets: Mapping[str, str], qbittorrent_ur
         qbittorrent_password=secrets.get(portsync.qbittorrent_password_variable, ""),
         series_profiles=tuple(recyclarr.series_profiles),
         movie_profiles=tuple(recyclarr.movie_profiles),
+        languages=tuple(loaded.config.apps.bazarr.languages),
     )
 
 
@@ -91,6 +94,9 @@ def desired_links(
     for app in ("sonarr", "radarr", "prowlarr"):
         if app in wanted.enabled:
             links += _arr_links(wanted, app, qbittorrent)
+    if "bazarr" in wanted.enabled:
+        keys = {app: wanted.key(app) for app in ARR_APPS if app in wanted.enabled}
+        links.append(BazarrLink(wanted.languages, keys))
     if {"recyclarr", "sonarr", "radarr"} & wanted.enabled == {"recyclarr", "sonarr", "radarr"}:
         links.append(_profiles_link(wanted))
     if {"cross-seed", "prowlarr"} <= wanted.enabled and write_cross_seed is not None:

@@ -25,7 +25,10 @@ from mediastack.links.report import LinkState, WireReport
 
 DEFAULT_APP_WAIT_SECONDS = 60.0
 STATUS_PATHS = {app: f"{path}/system/status" for app, path in API_PATHS.items()}
-API_APPS = tuple(API_PATHS)
+STATUS_PATHS["bazarr"] = "/api/system/status"
+HEADERS = {"bazarr": "X-API-KEY"}  # the *arr apps: X-Api-Key (HTTP headers are caseless
+# anyway; Bazarr's own spelling is kept for readers of the dry run)
+API_APPS = tuple(STATUS_PATHS)
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,8 @@ def wire(
     counts = RequestCounts()
     apis = {
         app: AppApi(app, urls[app], secrets.get(API_KEY_VARIABLES[app], ""),
-                    status_path=STATUS_PATHS[app], counts=counts)
+                    header=HEADERS.get(app, "X-Api-Key"), status_path=STATUS_PATHS[app],
+                    counts=counts)
         for app in API_APPS if app in urls
     }
     try:
@@ -117,7 +121,9 @@ class _Unreachable:
 
 
 def _unless_unreachable(link: Link, unreachable: Mapping[str, str]) -> Link:
-    reason = unreachable.get(link.app)
+    """Return ``link``, or a broken stand-in when an app whose API it reads did not answer."""
+    read = (link.app, *getattr(link, "reads", ()))
+    reason = next((unreachable[app] for app in read if app in unreachable), None)
     return link if reason is None else _Unreachable(link, reason)
 
 

@@ -76,6 +76,7 @@ class CrossSeedTorznabLink:
     write: Callable[[list[str]], bool] = field(repr=False, compare=False)
     app: str = "cross-seed"
     needs: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ("prowlarr",)  # the APIs it reads besides its app's
 
     @property
     def key(self) -> str:
