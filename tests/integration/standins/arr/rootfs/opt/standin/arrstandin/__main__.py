@@ -27,10 +27,12 @@ def drop_privileges() -> None:
     if os.getuid() != 0:
         return
     uid, gid = int(os.environ.get("PUID", "911")), int(os.environ.get("PGID", "911"))
-    with open("/etc/passwd", "a") as passwd:
-        passwd.write(f"abc:x:{uid}:{gid}:abc:/config:/bin/false\n")
-    with open("/etc/group", "a") as group:
-        group.write(f"abc:x:{gid}:\n")
+    # linuxserver's init-adduser (usermod abc to PUID/PGID); once: a restart keeps /etc.
+    if "\nabc:" not in "\n" + Path("/etc/passwd").read_text():
+        with open("/etc/passwd", "a") as passwd:
+            passwd.write(f"abc:x:{uid}:{gid}:abc:/config:/bin/false\n")
+        with open("/etc/group", "a") as group:
+            group.write(f"abc:x:{gid}:\n")
     for folder, _, files in os.walk(CONFIG):
         os.chown(folder, uid, gid)
         for name in files:
