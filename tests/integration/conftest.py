@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
-from peer_images import build_peer_images
+from peer_images import build_arr_images, build_peer_images
 from standins import (
     SERVICE_PORTS,
     build_gluetun_standin,
@@ -47,6 +47,13 @@ def real_peer_images(docker_engine: object) -> dict[str, str]:
     refuse a missing config; return service -> image tag (see peer_images.PEER_SERVICES).
     ``standin_images`` includes them."""
     return build_peer_images()
+
+
+@pytest.fixture(scope="session")
+def arr_images(docker_engine: object) -> dict[str, str]:
+    """Build (once per content hash) the stateful Sonarr/Radarr/Prowlarr/Bazarr API stand-ins
+    (``standins/arr``); return service -> image tag (``mediastack-peer/<app>:test``)."""
+    return build_arr_images()
 
 
 @pytest.fixture(scope="session")

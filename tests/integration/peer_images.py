@@ -6,6 +6,9 @@
   ``lscr.io/linuxserver/socket-proxy`` configuration template unchanged.
 - ``cross-seed`` and ``recyclarr``: busybox stand-ins that refuse a missing or invalid config
   the way cross-seed 6 and recyclarr 8 do.
+- ``sonarr``, ``radarr``, ``prowlarr``, ``bazarr``: stateful API stand-ins (``standins/arr``,
+  stdlib Python on the local Debian base) that validate and test what ``mediastack wire``
+  sends as the real apps do, and refuse what they refuse.
 
 See ``standins/README.md`` for which app version and source file each one follows. Images are
 cached by the same content-hash label as the other stand-ins (the binaries and libraries are
@@ -20,7 +23,8 @@ import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from standins import IMAGE_TAG, STANDIN_SOURCES, build_images
+from standins import IMAGE_TAG, STANDIN_SOURCES, build_images, docker
+from supervisor_image import ensure_base_image
 
 QBITTORRENT_BINARY = "qbittorrent-nox"
 HAPROXY_BINARY = "haproxy"
@@ -28,6 +32,9 @@ CURL_SHIM = STANDIN_SOURCES / "app" / "rootfs" / "usr" / "bin" / "curl"
 # Where each real peer's own files go inside its build context (copied to / in the image).
 BINARIES_FOLDER = "binaries"
 PEER_SERVICES = ("qbittorrent", "socket-proxy", "cross-seed", "recyclarr")
+# Not in PEER_SERVICES (so not in ``standin_images``): tests use the busybox sonarr/radarr
+# stand-ins' files (rm /www/ping, PORT=0); the ``arr_images`` fixture gives these.
+ARR_PORTS = {"sonarr": 8989, "radarr": 7878, "prowlarr": 9696, "bazarr": 6767}
 # Not mediastack-standin/<service>: those tags are the plain app stand-ins that the lab uses
 # until the app configs are rendered; one tag for both would rebuild them in turn.
 PEER_REPOSITORY = "mediastack-peer"
@@ -109,6 +116,21 @@ def build_recyclarr_image() -> str:
     tag = peer_tag("recyclarr")
     build_images(STANDIN_SOURCES / "recyclarr", {tag: {}})
     return tag
+
+
+def build_arr_images() -> dict[str, str]:
+    """Build the Sonarr/Radarr/Prowlarr/Bazarr API stand-ins on the local Debian base (made
+    if missing); return service -> tag. The base image's id is part of the build arguments,
+    so a new base rebuilds them."""
+    base = ensure_base_image()
+    base_id = docker("image", "inspect", "--format", "{{.Id}}", base).stdout.strip()
+    wanted = {
+        peer_tag(service): {"APP": service, "PORT": str(port), "BASE": base,
+                            "BASE_ID": base_id}
+        for service, port in ARR_PORTS.items()
+    }
+    build_images(STANDIN_SOURCES / "arr", wanted, {"curl": CURL_SHIM})
+    return {service: peer_tag(service) for service in ARR_PORTS}
 
 
 def build_peer_images() -> dict[str, str]:
