@@ -1,9 +1,9 @@
 """One way to each app's HTTP API: ``AppApi`` (httpx), shared by the CLI and the supervisor.
 
 Every request is bounded (``REQUEST_TIMEOUT_SECONDS``) and counted; a GET's answer is kept
-until the next write to the same resource, so one ``wire`` run reads each resource once
-(and again only to read back what it wrote). Failures leave as ``AppError`` subclasses that
-name the app and the URL and say how to fix it.
+until the next write to the same app, so one ``wire`` run reads each resource once (and again
+only after a write, to read back what it wrote). Failures leave as ``AppError`` subclasses
+that name the app and the URL and say how to fix it.
 
 The *arr apps' error bodies (Sonarr 4 ``src/Sonarr.Http/ErrorManagement/``, FluentValidation)
 are a JSON list of ``{propertyName, errorMessage, severity, isWarning}``; a POST whose provider
@@ -100,14 +100,13 @@ class AppApi:
         return self._cache[path]
 
     def send(self, request: Request) -> Any:
-        """Send a write; forget the cached reads of its resource; return the JSON answer (None
+        """Send a write; forget this app's cached reads; return the JSON answer (None
         when empty); raise AppRefusedError with the app's messages when refused."""
         self.counts.writes += 1
         self.counts.sent.append(request)
-        resource = request.path.split("?", 1)[0].rstrip("/")
-        parent = resource.rsplit("/", 1)[0] if resource.rsplit("/", 1)[-1].isdigit() else resource
-        for cached in [path for path in self._cache if path.startswith(parent)]:
-            del self._cache[cached]
+        # One write can change several resources (Bazarr's settings POST replaces its language
+        # profiles too): every answer of this app is read again after a write.
+        self._cache.clear()
         if request.form:
             response = self._send(request.method, request.path, data=request.body)
         else:

@@ -15,7 +15,9 @@ Sources: Sonarr v4.0.19.2979 (main) and Radarr v6.0.3.10276 (develop):
   interactive search is (``IndexerDefinition.Enable``).
 - ``src/Sonarr.Http/...``: every response carries ``X-Application-Version``, which Prowlarr's
   application test reads (``SonarrV3Proxy.TestConnection``).
-Quality profiles are read-only here (GET); seed them with ``POST /_standin/qualityprofile``.
+- ``QualityProfileController.cs``: POST creates a profile; its name must not be empty and
+  must be unique (``QualityProfileValidation``); recyclarr's sync creates guide profiles so.
+  Qualities and custom formats are not modelled. ``POST /_standin/qualityprofile`` seeds one.
 """
 
 from __future__ import annotations
@@ -287,6 +289,16 @@ def _register_quality_profiles(app: App, store: Store, flavour: Servarr) -> None
             raise ApiError(404, {"message": "NotFound"})
         return json_response(200, found)
 
+    @app.route("POST", API + "/qualityprofile")
+    def create(request: Request, match: re.Match[str]) -> Response:
+        body = request.json() or {}
+        name = str(body.get("name") or "").strip()
+        if not name:
+            raise ApiError(400, [_profile_problem("'Name' must not be empty.")])
+        if any(item["name"].lower() == name.lower() for item in store.all("qualityprofile")):
+            raise ApiError(400, [_profile_problem("Must be unique")])
+        return seed(request, match)
+
     @app.route("POST", "/_standin/qualityprofile")
     def seed(request: Request, match: re.Match[str]) -> Response:
         body = request.json() or {}
@@ -298,3 +310,8 @@ def _register_quality_profiles(app: App, store: Store, flavour: Servarr) -> None
         if flavour.app_name == "Radarr":
             profile["language"] = {"id": 1, "name": "English"}
         return json_response(201, store.insert("qualityprofile", profile))
+
+
+def _profile_problem(message: str) -> dict[str, Any]:
+    return {"propertyName": "Name", "errorMessage": message, "severity": "error",
+            "isWarning": False}
