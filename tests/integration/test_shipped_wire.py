@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from homelab import Homelab, make_homelab
-from standins import remove_test_resources, session_prefix
+from standins import docker, remove_test_resources, session_prefix
 
 from mediastack.render.environment import read_secrets
 
@@ -126,3 +126,37 @@ def test_a_deleted_download_client_is_made_again(lab: Homelab) -> None:
     assert code == 0
     assert statuses(report)["sonarr qBittorrent download client"] == "made"
     assert len(api(lab, "sonarr", "/api/v3/downloadclient")) == 1
+
+
+def test_a_new_prowlarr_indexer_is_tagged_for_flaresolverr_and_given_to_cross_seed(
+    lab: Homelab,
+) -> None:
+    seeded = httpx.post(
+        f"{standin(lab, 'prowlarr')}/_standin/indexer",
+        json={"name": "Lab tracker", "tags": []}, timeout=10,
+    )
+    seeded.raise_for_status()
+    indexer_id = seeded.json()["id"]
+    config_js = lab.root / "config" / "cross-seed" / "config.js"
+    before = docker_started_at(lab, "cross-seed")
+    code, report = wire(lab)
+    found = statuses(report)
+    assert code == 0, report["links"]
+    assert found["prowlarr new indexers tagged flaresolverr"] == "made"
+    assert found["cross-seed torznab indexers from Prowlarr"] == "made"
+    [tag] = [tag["id"] for tag in api(lab, "prowlarr", "/api/v1/tag")
+             if tag["label"] == "flaresolverr"]
+    assert tag in api(lab, "prowlarr", f"/api/v1/indexer/{indexer_id}")["tags"]
+    assert f"http://localhost:9696/{indexer_id}/api?apikey=" in config_js.read_text()
+    assert docker_started_at(lab, "cross-seed") != before  # restarted to read config.js
+    code, again = wire(lab)
+    assert statuses(again)["cross-seed torznab indexers from Prowlarr"] == "ok"
+
+
+def docker_started_at(lab: Homelab, service: str) -> str:
+    listed = docker(
+        "ps", "-q", "--filter", f"label=com.docker.compose.project={lab.prefix}-vpn",
+        "--filter", f"label=com.docker.compose.service={service}",
+    )
+    container = listed.stdout.split()[0]
+    return docker("inspect", "--format", "{{.State.StartedAt}}", container).stdout.strip()
