@@ -340,6 +340,7 @@ class SupervisorDaemon:
     # -- intake --------------------------------------------------------------------------
 
     def _on_event(self, event: ContainerEvent) -> None:
+        app_back = self._linked_app_back(event)  # before the cascade's verifier sees it
         layout = self._parts.surveyor.layout()
         meaning = relevance(event, layout.gluetun_service, layout.project_name)
         self._note_gluetun_health(event, meaning)
@@ -354,7 +355,7 @@ class SupervisorDaemon:
         if event.kind in (EventKind.HEALTH, EventKind.DESTROY):
             self._execute_all(self._autoheal.observe(event, self._now()))
         self._feed_all(self._verifier.recheck(self._verifier.keys_for(event)))
-        if self._parts.jobs is not None and self._executing and self._linked_app_back(event):
+        if app_back and self._parts.jobs is not None and self._executing:
             self._parts.jobs.app_healthy()
 
     def _linked_app_back(self, event: ContainerEvent) -> bool:
