@@ -48,7 +48,7 @@ logger = logging.getLogger("mediastack.supervisor")
 
 JOB_NAME = "wire"
 START_DELAY = timedelta(seconds=120)
-WIRED_SERVICES = frozenset({"sonarr", "radarr", "prowlarr", "qbittorrent"})
+WIRED_SERVICES = frozenset({"sonarr", "radarr", "prowlarr", "bazarr", "qbittorrent"})
 """The apps whose return (healthy again) calls for a wire: those the links write to
 (``mediastack.links.run.API_APPS`` and qBittorrent's log-in; a unit test compares). Not
 cross-seed: the wire itself restarts it."""
