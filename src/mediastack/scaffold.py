@@ -30,7 +30,11 @@ GENERATED_VARIABLES = (
     # Written into qBittorrent.conf as a PBKDF2 hash before its first start, so it never
     # makes up a temporary password; Sonarr, Radarr, cross-seed and port sync log in with it.
     "QBITTORRENT_PASSWORD",
+    # The log-in `mediastack wire` gives Sonarr, Radarr and Prowlarr (forms authentication).
+    "APPS_PASSWORD",
 )
+# Values init sets to a fixed default (the user may change them): not secret on their own.
+DEFAULT_VARIABLES = {"APPS_USERNAME": "admin"}
 PLACEHOLDERS = {
     "WIREGUARD_PRIVATE_KEY": "the WireGuard private key from your VPN provider's config file",
     "WIREGUARD_ADDRESSES": "the WireGuard Address line from that file, e.g. 10.2.0.2/32",
@@ -101,8 +105,9 @@ def initialise(directory: Path, config: Config, force: bool = False) -> InitResu
 
 
 def write_secrets_file(path: Path) -> list[str]:
-    """Write .env (mode 0600) keeping every value already in it, generating API keys and naming
-    placeholders for what only the user knows; return the variables still holding one."""
+    """Write .env (mode 0600) keeping every value already in it, generating API keys and
+    passwords, the apps' user name (``admin``), and naming placeholders for what only the user
+    knows; return the variables still holding one."""
     existing = read_secrets(path)
     lines = [
         "# mediastack secrets. Never commit this file. Mode 0600.",
@@ -111,11 +116,13 @@ def write_secrets_file(path: Path) -> list[str]:
     ]
     for name in GENERATED_VARIABLES:
         lines.append(f"{name}={existing.get(name) or secrets.token_hex(16)}")
+    for name, default in DEFAULT_VARIABLES.items():
+        lines.append(f"{name}={existing.get(name) or default}")
     for name, meaning in PLACEHOLDERS.items():
         lines += [f"# {meaning}", f"{name}={existing.get(name) or PLACEHOLDER_PREFIX + '_' + name}"]
     for name, meaning in OPTIONAL_VARIABLES.items():
         lines += [f"# optional: {meaning}", f"{name}={existing.get(name, '')}"]
-    known = {*GENERATED_VARIABLES, *PLACEHOLDERS, *OPTIONAL_VARIABLES}
+    known = {*GENERATED_VARIABLES, *DEFAULT_VARIABLES, *PLACEHOLDERS, *OPTIONAL_VARIABLES}
     extra = {name: value for name, value in existing.items() if name not in known}
     if extra:
         lines += ["", "# kept from the previous file"]

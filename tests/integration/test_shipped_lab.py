@@ -80,9 +80,10 @@ def running(lab: Homelab) -> Homelab:
     if not LAB_STATE.get("up"):
         started = lab.run("up", timeout=900)
         assert started.returncode == 0, started.stdout[-4000:] + started.stderr[-4000:]
-        # The recyclarr stand-in's sync exits 1 on an `!env_var` the container lacks or an
-        # instance that does not answer: the rendered keys reached it.
-        assert "recyclarr: profiles synced" in started.stdout, started.stdout[-4000:]
+        # up's wire ran `recyclarr sync` (its quality-profiles link: made = synced, then read
+        # back from Sonarr and Radarr). The recyclarr stand-in's sync exits 1 on an `!env_var`
+        # the container lacks or an instance that does not answer: the rendered keys reached it.
+        assert "made recyclarr TRaSH quality profiles" in started.stdout, started.stdout[-4000:]
         LAB_STATE["up"] = True
     return lab
 

@@ -20,7 +20,6 @@ from mediastack.adapters.engine import DockerEngine
 from mediastack.adapters.engine_images import connect_images
 from mediastack.adapters.errors import AdapterError
 from mediastack.adapters.executor import SubprocessExecutor
-from mediastack.catalogue import Stack
 from mediastack.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -32,11 +31,13 @@ from mediastack.cli.common import (
     print_config_error,
     print_json,
 )
-from mediastack.config import ConfigError, LoadedConfig
-from mediastack.stack import first_start, operations, status
+from mediastack.cli.link_output import links_table, print_link_state
+from mediastack.config import ConfigError
+from mediastack.links.report import WireReport
+from mediastack.stack import app_links, first_start, operations, status
 from mediastack.stack.rendered import RenderedFileError, require_rendered
 from mediastack.stack.status import ServiceStatus, Verdict
-from mediastack.stack.targets import StackTarget, TargetError, resolve_targets
+from mediastack.stack.targets import TargetError, resolve_targets
 from mediastack.supervisor.runtime.report import SupervisorReport, read_report, state_file_path
 
 TARGETS_ARGUMENT = typer.Argument(
@@ -134,7 +135,7 @@ def up(
             loaded, targets or (), engine=engine, images=images, say=_progress(dry_run),
             dry_run=dry_run,
         )  # fmt: skip
-        operations.up(
+        plan = operations.up(
             loaded,
             targets or (),
             executor=SubprocessExecutor(),
@@ -144,22 +145,11 @@ def up(
             wait=wait,
             wait_timeout_seconds=wait_timeout,
             force_recreate=force_recreate,
-            after_each=_after_stack(loaded, wait),
         )
-
-
-def _after_stack(
-    loaded: LoadedConfig, wait: bool
-) -> Callable[[StackTarget, Compose], None]:
-    """Return what ``up`` does once a stack is up: after a waited-for vpn stack with recyclarr
-    in it, its first sync (Sonarr and Radarr answer by then)."""
-
-    def after(target: StackTarget, compose: Compose) -> None:
-        includes_recyclarr = target.whole_stack or "recyclarr" in target.services
-        if wait and target.stack == Stack.VPN and includes_recyclarr:
-            first_start.sync_recyclarr_once(loaded, compose, _progress(False))
-
-    return after
+        app_links.wire_after_up(
+            loaded, plan, wait=wait, dry_run=dry_run, say=_progress(dry_run),
+            progress=print_link_state,
+        )  # fmt: skip
 
 
 def down(
@@ -276,13 +266,19 @@ def show_status(context: typer.Context, output: OutputFormat = FORMAT_OPTION) ->
     loaded = load_or_exit(context)
     with reported_errors():
         statuses = status.collect(loaded, DockerEngine.connect())
+        links = app_links.status_links(loaded)
     now = datetime.now(UTC)
     supervisor = read_report(state_file_path(loaded), loaded.config.supervisor, now)
     if output == OutputFormat.JSON:
         services = [entry.to_json() for entry in statuses]
-        print_json({"services": services, "supervisor": supervisor.to_json()})
+        print_json({
+            "services": services,
+            "supervisor": supervisor.to_json(),
+            "links": [link.as_json() for link in links.links],
+        })  # fmt: skip
     else:
         console.print(status_table(statuses))
+        print_links(links)
         print_supervisor(supervisor)
     if status.needing_attention(statuses):
         raise typer.Exit(EXIT_FAILED)
@@ -335,6 +331,18 @@ def status_table(statuses: list[ServiceStatus]) -> Table:
             entry.image or "-",
         )
     return table
+
+
+def print_links(report: WireReport) -> None:
+    """Print the links' table (``status``), or one line when no app answered."""
+    console.print()
+    if app_links.no_app_answered(report):
+        console.print(
+            "links: no app answered (the stacks are down?); `mediastack up` wires them",
+            highlight=False,
+        )
+        return
+    console.print(links_table(report.links))
 
 
 def print_supervisor(report: SupervisorReport) -> None:

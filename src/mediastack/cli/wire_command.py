@@ -8,35 +8,23 @@ when anything would change or is broken); 2 on bad input.
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 
 from mediastack.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
     FORMAT_OPTION,
     OutputFormat,
-    console,
     fail,
     load_or_exit,
     print_json,
 )
+from mediastack.cli.link_output import print_link_state, print_wire_summary
 from mediastack.links.compose_runner import ComposeRunner
 from mediastack.links.endpoints import Vantage, parse_overrides
 from mediastack.links.link import LinkStatus
-from mediastack.links.report import LinkState, WireReport
 from mediastack.links.run import DEFAULT_APP_WAIT_SECONDS, WireOptions
 from mediastack.links.run import wire as run_wire
 from mediastack.portsync.wiring import host_secrets
-
-STYLES = {
-    LinkStatus.OK: "green",
-    LinkStatus.MADE: "green",
-    LinkStatus.REPAIRED: "green",
-    LinkStatus.MISSING: "yellow",
-    LinkStatus.DRIFTED: "yellow",
-    LinkStatus.WAITING: "cyan",
-    LinkStatus.BROKEN: "red",
-}
 
 
 def register(app: typer.Typer) -> None:
@@ -94,30 +82,12 @@ def wire(
     options = WireOptions(Vantage.HOST, overrides, dry_run or check, wait)
     report = run_wire(
         loaded, host_secrets(loaded), options, ComposeRunner(loaded),
-        progress=None if json_output else _print_state,
+        progress=None if json_output else print_link_state,
     )
     if json_output:
         print_json(report.as_json())
     else:
-        _print_summary(report)
+        print_wire_summary(report)
     failed = report.drifted if options.dry_run else bool(report.with_status(LinkStatus.BROKEN))
     if failed and (check or not options.dry_run):
         raise typer.Exit(EXIT_FAILED)
-
-
-def _print_state(state: LinkState) -> None:
-    style = STYLES.get(state.status, "white")
-    detail = f": {state.detail}" if state.detail else ""
-    console.print(
-        f"[{style}]{state.status:>8}[/] {state.app} {escape(state.title)}{escape(detail)}",
-        highlight=False,
-    )
-
-
-def _print_summary(report: WireReport) -> None:
-    if report.dry_run and report.requests:
-        console.print("\nwould send:")
-        for request in report.requests:
-            console.print(f"  {request.app} {request.method} {escape(request.path)}",
-                          highlight=False)
-    console.print(report.summary(), highlight=False)

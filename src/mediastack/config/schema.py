@@ -297,6 +297,22 @@ class PortSync(StrictModel):
     )
 
 
+class Wiring(StrictModel):
+    """Keep the apps connected to each other (``mediastack wire``) from the supervisor."""
+
+    enabled: bool = Field(
+        True,
+        description="The supervisor re-wires the apps at start, after cascades, updates and "
+        "restores, and on its timer (`mediastack up` and `mediastack wire` wire regardless).",
+    )
+    interval_seconds: int = Field(
+        300, ge=30, le=86400, description="Seconds between the supervisor's safety-net wires."
+    )
+    app_wait_seconds: int = Field(
+        60, ge=0, le=600, description="How long a wire waits, in all, for the apps to answer."
+    )
+
+
 class Webhook(StrictModel):
     """The What's Up Docker compatible webhook the supervisor serves."""
 
@@ -432,6 +448,7 @@ class Config(StrictModel):
         default_factory=Notifications, description="Push notifications."
     )
     portsync: PortSync = Field(default_factory=PortSync, description="Forwarded-port sync.")
+    wiring: Wiring = Field(default_factory=Wiring, description="App-to-app links (wire).")
     updates: Updates = Field(default_factory=Updates, description="Image updates.")
     backups: Backups = Field(default_factory=Backups, description="Config backups.")
     apps: Apps = Field(default_factory=Apps, description="The apps' own config files.")

@@ -8,7 +8,8 @@
 4. build the supervisor's image when the ops stack is targeted and the image is missing or
    older than the installed mediastack (``mediastack.supervisor_image``);
 
-and after the vpn stack is up and healthy: one Recyclarr sync (``sync_recyclarr_once``).
+and, once the stacks are up and healthy, ``up`` wires the apps (``stack.app_links``; Recyclarr's
+first sync is one of the links).
 
 Nothing here starts or stops a container; a dry run writes and builds nothing and says what
 it would do.
@@ -19,11 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from mediastack.adapters.compose import Compose
 from mediastack.adapters.engine import ContainerReader
-from mediastack.adapters.errors import CommandError
 from mediastack.appconfig.write import AppConfigResult, apply_app_configs, plan_app_configs
-from mediastack.catalogue import CATALOGUE, Stack
+from mediastack.catalogue import Stack
 from mediastack.config import LoadedConfig
 from mediastack.render.environment import read_secrets
 from mediastack.stack.preflight import render_if_stale, require_no_placeholders
@@ -118,39 +117,3 @@ def _supervisor_image(
     if engine is None or images is None:
         raise ValueError("up needs an engine unless dry_run")
     ensure_supervisor_image(loaded, engine, images, say)
-
-
-RECYCLARR = "recyclarr"
-RECYCLARR_NEEDS = ("sonarr", "radarr")
-RECYCLARR_SYNC_TIMEOUT_SECONDS = 300
-
-
-def sync_recyclarr_once(
-    loaded: LoadedConfig,
-    compose: Compose,
-    say: Callable[[str], None],
-) -> bool | None:
-    """Run one ``recyclarr sync`` in the vpn stack, right after ``up --wait`` found Sonarr and
-    Radarr healthy: the image's cron would first sync a day later, and until then the quality
-    profiles Seerr and the wiring name do not exist. Return True on success, False on a
-    failure (said, with the fix: it never fails ``up``), None when recyclarr, Sonarr or Radarr
-    is switched off."""
-    if not all(loaded.is_enabled(CATALOGUE[name]) for name in (RECYCLARR, *RECYCLARR_NEEDS)):
-        return None
-    say("recyclarr: first sync of the quality profiles into sonarr and radarr")
-    try:
-        result = compose.exec(
-            RECYCLARR, ["recyclarr", "sync"], timeout_seconds=RECYCLARR_SYNC_TIMEOUT_SECONDS
-        )
-    except CommandError as error:
-        say(f"recyclarr sync did not finish: {error.message} (fix: `mediastack logs recyclarr`)")
-        return False
-    if result.exit_code != 0:
-        last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        say(
-            f"recyclarr sync exited {result.exit_code}: {last[0]} (its daily cron tries again; "
-            "see `mediastack logs recyclarr`)"
-        )
-        return False
-    say("recyclarr: profiles synced")
-    return True

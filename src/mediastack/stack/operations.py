@@ -47,14 +47,12 @@ def up(
     wait: bool = True,
     wait_timeout_seconds: int = DEFAULT_WAIT_TIMEOUT_SECONDS,
     force_recreate: bool = False,
-    after_each: Callable[[StackTarget, Compose], None] | None = None,
 ) -> list[StackTarget]:
     """Create the shared network when missing, then bring up each target stack in order, each
     waiting (``wait``) until its services are healthy. A service that owns a network namespace
     brings up the services in it too (compose recreates them when the owner was recreated).
     ``force_recreate`` recreates unchanged containers; with services named, only those
     (``--no-deps``: forcing gluetun as a mere dependency would strand its other dependents).
-    ``after_each`` runs after each stack is up (not in a dry run), before the next starts.
     Return what was brought up. Raise TargetError / RenderedFileError for bad TARGETs or
     unrendered stacks, AdapterError when the engine or compose fails. ``engine`` may be None
     only with ``dry_run``."""
@@ -71,8 +69,6 @@ def up(
             force_recreate=force_recreate,
             no_deps=force_recreate and not target.whole_stack,
         )
-        if after_each is not None and not dry_run:
-            after_each(target, compose)
     return plan
 
 

@@ -16,6 +16,7 @@ from mediastack.adapters.fakes import FakeEngine, RecordingExecutor
 from mediastack.cli import stack_commands
 from mediastack.config import LoadedConfig, load_config
 from mediastack.render import compose_text, render_stacks
+from mediastack.stack import app_links
 
 ENGINE_FIXTURES = Path(__file__).parents[2] / "fixtures" / "engine"
 COMPOSE_VERSION = (ENGINE_FIXTURES / "compose-version-short.txt").read_text()
@@ -96,4 +97,5 @@ def wiring(monkeypatch: pytest.MonkeyPatch, executor: RecordingExecutor) -> Wiri
     monkeypatch.setattr(stack_commands, "SubprocessExecutor", lambda: wired.executor)
     monkeypatch.setattr(stack_commands, "connect_images", lambda environment: wired.images)
     monkeypatch.setattr(DockerEngine, "connect", lambda: wired.connect())
+    monkeypatch.setattr(app_links, "wire", wired.wire)
     return wired

@@ -3,6 +3,8 @@ app, the invoker and the wiring the ``wiring`` fixture (conftest.py) installs.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import typer
@@ -13,6 +15,10 @@ from mediastack.adapters.fakes import FakeEngine, FakeImages, RecordingExecutor
 from mediastack.cli import stack_commands
 from mediastack.cli.common import CliState
 from mediastack.config import LoadedConfig
+from mediastack.links.link import LinkStatus, ServiceRunner
+from mediastack.links.reconcile import Progress
+from mediastack.links.report import LinkState, WireReport
+from mediastack.links.run import WireOptions
 
 runner = CliRunner()
 
@@ -28,6 +34,33 @@ def make_app() -> typer.Typer:
     return app
 
 
+@dataclass
+class FakeWire:
+    """``links.run.wire`` as the stack commands call it: records each call (its options and
+    how many commands compose had run by then), reports ``links`` through ``progress``."""
+
+    executor: RecordingExecutor
+    links: tuple[LinkState, ...] = (
+        LinkState("sonarr", "sonarr:client", "qBittorrent download client", LinkStatus.MADE),
+    )
+    reads: int = 3
+    calls: list[tuple[WireOptions, int]] = field(default_factory=list)
+
+    def __call__(
+        self,
+        loaded: LoadedConfig,
+        secrets: Mapping[str, str],
+        options: WireOptions,
+        runner: ServiceRunner | None = None,
+        progress: Progress | None = None,
+    ) -> WireReport:
+        self.calls.append((options, len(self.executor.commands)))
+        for state in self.links:
+            if progress is not None:
+                progress(state)
+        return WireReport(self.links, (), self.reads, options.dry_run)
+
+
 class Wiring:
     """What the commands get instead of a subprocess executor and a Docker engine."""
 
@@ -36,6 +69,7 @@ class Wiring:
         self.missing_images: set[str] = set()
         self.engine = engine
         self.connections = 0
+        self.wire = FakeWire(executor)
 
     @property
     def images(self) -> FakeImages:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from mediastack.adapters.engine import ContainerInfo
 from mediastack.adapters.fakes import FakeEngine
 from mediastack.cli.stack_commands import format_duration
 from mediastack.config import LoadedConfig
+from mediastack.links.link import LinkStatus
+from mediastack.links.report import LinkState
 
 MakeHomelab = Callable[..., LoadedConfig]
 Captured = Callable[..., ContainerInfo]
@@ -117,6 +120,45 @@ def test_status_table_shows_a_stale_dependent_and_exits_1(
     assert code == 1
     assert "NAMESPACE" in out
     assert "stale" in out
+
+
+def test_status_shows_a_row_per_link_from_a_short_dry_run_wire(
+    make_homelab: MakeHomelab, wiring: Wiring
+) -> None:
+    wiring.wire.links = (
+        LinkState("sonarr", "sonarr:rootfolder", "root folder /data/media/tv", LinkStatus.OK),
+        LinkState("prowlarr", "prowlarr:app", "application Sonarr (full sync)",
+                  LinkStatus.MISSING, "not in Prowlarr"),
+    )  # fmt: skip
+    _, out, _ = invoke(make_homelab(), "status")
+    ((options, _),) = wiring.wire.calls
+    assert options.dry_run and options.app_wait_seconds <= 5
+    rows = [re.split(r"\s{2,}", line.strip()) for line in out.splitlines()]
+    assert ["APP", "LINK", "STATUS", "DETAIL"] in rows
+    assert ["sonarr", "root folder /data/media/tv", "ok", "-"] in rows
+    assert ["prowlarr", "application Sonarr (full sync)", "missing", "not in Prowlarr"] in rows
+
+
+def test_status_says_in_one_line_when_no_app_answers(
+    make_homelab: MakeHomelab, wiring: Wiring
+) -> None:
+    wiring.wire.reads = 0
+    wiring.wire.links = tuple(
+        LinkState(app, f"{app}:rootfolder", "root folder", LinkStatus.BROKEN, "does not answer")
+        for app in ("sonarr", "radarr")
+    )
+    _, out, _ = invoke(make_homelab(), "status")
+    assert "links: no app answered" in out
+    assert "does not answer" not in out
+
+
+def test_status_json_lists_the_links(make_homelab: MakeHomelab, wiring: Wiring) -> None:
+    _, out, _ = invoke(make_homelab(), "status", "--format", "json")
+    (link,) = json.loads(out)["links"]
+    assert link == {
+        "app": "sonarr", "link": "qBittorrent download client", "status": "made",
+        "detail": "", "actions": [],
+    }  # fmt: skip
 
 
 def test_ps_json(make_homelab: MakeHomelab, wiring: Wiring) -> None:

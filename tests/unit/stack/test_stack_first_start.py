@@ -1,5 +1,6 @@
 """What ``up`` does before compose runs: render a stale homelab, refuse placeholders with exit
-2 and nothing started, build the supervisor image only when it is missing or stale."""
+2 and nothing started, build the supervisor image only when it is missing or stale; and after
+the stacks are healthy: wire the apps."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from stack_cli_support import Wiring, invoke
 from mediastack.adapters.engine import ContainerInfo
 from mediastack.catalogue import Stack
 from mediastack.config import ConfigError, LoadedConfig, load_config
+from mediastack.links.endpoints import Vantage
+from mediastack.links.link import LinkStatus
+from mediastack.links.report import LinkState
 from mediastack.render import render_to_disk
 from mediastack.stack import first_start
 from mediastack.stack.preflight import placeholder_problems, render_if_stale, stale_reason
@@ -145,39 +149,49 @@ def test_a_config_that_no_longer_renders_is_a_config_error(tmp_path: Path) -> No
         render_if_stale(load_config(loaded.path), [].append, dry_run=False)
 
 
-def test_up_of_the_vpn_stack_syncs_recyclarr_once_it_is_healthy(
+def test_up_wires_the_apps_from_the_host_once_the_last_stack_is_healthy(
     tmp_path: Path, wiring: Wiring
 ) -> None:
     loaded = homelab(tmp_path)
-    code, out, _ = invoke(loaded, "up", "vpn")
+    code, out, _ = invoke(loaded, "up")
     assert code == 0
+    ((options, commands_before),) = wiring.wire.calls
     commands = wiring.executor.commands
-    up_index = next(i for i, c in enumerate(commands) if "up" in c and "--wait" in c)
-    (sync,) = [c for c in commands if "exec" in c]
-    assert sync[-4:] == ("-T", "recyclarr", "recyclarr", "sync")
-    assert commands.index(sync) > up_index
-    assert "profiles synced" in out
+    last_up = max(i for i, c in enumerate(commands) if "up" in c and "--wait" in c)
+    assert "home-ops" in " ".join(commands[last_up])
+    assert commands_before == len(commands) and commands_before > last_up
+    assert options.vantage is Vantage.HOST and not options.dry_run
+    assert options.app_wait_seconds == loaded.config.wiring.app_wait_seconds
+    assert "made sonarr qBittorrent download client" in out
+    assert "1 links: 1 made" in out
+    assert not [c for c in commands if "exec" in c]  # Recyclarr's sync is the wire's now
 
 
-def test_a_failed_recyclarr_sync_is_said_and_does_not_fail_up(
+def test_a_broken_link_is_said_with_the_retry_and_does_not_fail_up(
     tmp_path: Path, wiring: Wiring
 ) -> None:
     loaded = homelab(tmp_path)
-    wiring.executor.respond(
-        "exec", "recyclarr", stderr="[ERR] Sonarr: 401 Unauthorized", exit_code=1
-    )
+    wiring.wire.links = (
+        LinkState("radarr", "radarr:rootfolder", "root folder /data/media/movies",
+                  LinkStatus.BROKEN, "radarr at http://127.0.0.1:7878 does not answer"),
+    )  # fmt: skip
     code, out, _ = invoke(loaded, "up", "vpn")
     assert code == 0
-    assert "recyclarr sync exited 1: [ERR] Sonarr: 401 Unauthorized" in out
+    assert "broken radarr root folder /data/media/movies: radarr at" in out
+    assert "1 link(s) broken" in out and "`mediastack wire` retries" in out
 
 
-def test_no_sync_without_waiting_or_without_sonarr(tmp_path: Path, wiring: Wiring) -> None:
+def test_no_wire_without_waiting_in_a_dry_run_or_without_the_vpn_stack(
+    tmp_path: Path, wiring: Wiring
+) -> None:
     loaded = homelab(tmp_path)
-    invoke(loaded, "up", "vpn", "--no-wait")
-    assert not [c for c in wiring.executor.commands if "exec" in c]
-    (tmp_path / "mediastack.yaml").write_text("name: home\nservices: {sonarr: {enabled: false}}\n")
-    invoke(load_config(loaded.path), "up", "vpn")
-    assert not [c for c in wiring.executor.commands if "exec" in c]
+    code, out, _ = invoke(loaded, "up", "vpn", "--no-wait")
+    assert code == 0 and "run `mediastack wire` once they answer" in out
+    code, out, _ = invoke(loaded, "up", "--dry-run")
+    assert code == 0 and "wire the apps to each other once the stacks are healthy" in out
+    code, out, _ = invoke(loaded, "up", "media")
+    assert code == 0 and "wire" not in out
+    assert wiring.wire.calls == []
 
 
 def test_up_writes_the_app_configs_before_compose_and_never_under_a_running_app(

@@ -88,6 +88,7 @@ from mediastack.supervisor.runtime.messages import (
 )
 from mediastack.supervisor.runtime.notices import Notifier, notification_for
 from mediastack.supervisor.runtime.verify import Verifier
+from mediastack.supervisor.runtime.wire_runner import WIRED_SERVICES
 from mediastack.supervisor.runtime.workers import Worker
 from mediastack.supervisor.state import SupervisorStore
 
@@ -339,6 +340,7 @@ class SupervisorDaemon:
     # -- intake --------------------------------------------------------------------------
 
     def _on_event(self, event: ContainerEvent) -> None:
+        app_back = self._linked_app_back(event)  # before the cascade's verifier sees it
         layout = self._parts.surveyor.layout()
         meaning = relevance(event, layout.gluetun_service, layout.project_name)
         self._note_gluetun_health(event, meaning)
@@ -353,6 +355,20 @@ class SupervisorDaemon:
         if event.kind in (EventKind.HEALTH, EventKind.DESTROY):
             self._execute_all(self._autoheal.observe(event, self._now()))
         self._feed_all(self._verifier.recheck(self._verifier.keys_for(event)))
+        if app_back and self._parts.jobs is not None and self._executing:
+            self._parts.jobs.app_healthy()
+
+    def _linked_app_back(self, event: ContainerEvent) -> bool:
+        """Return True when a linked app became healthy on its own: not in a cascade (its
+        end wires) nor under an update's hold (its end wires); a restore, say."""
+        layout = self._parts.surveyor.layout()
+        return (
+            event.health is Health.HEALTHY
+            and event.project == layout.project_name
+            and event.service in WIRED_SERVICES
+            and event.service not in self._held_services()
+            and self._machine.status(self._now()).in_flight is None
+        )
 
     def _note_gluetun_health(self, event: ContainerEvent, meaning: Relevance) -> None:
         """Track whether gluetun is healthy: while it is not, its dependents' failing
@@ -657,6 +673,8 @@ class SupervisorDaemon:
         gluetun = self._parts.surveyor.layout().gluetun_service
         if gluetun in services and self._parts.jobs is not None and self._executing:
             self._parts.jobs.gluetun_replaced()
+        if self._parts.jobs is not None and self._executing:
+            self._parts.jobs.update_finished()
 
     def _held_services(self) -> frozenset[str]:
         from_file = self._file_hold.services if self._file_hold is not None else frozenset()
@@ -696,6 +714,7 @@ class SupervisorDaemon:
         self._reread(f"the host update ({reason}) ended")
         if self._parts.jobs is not None:
             self._parts.jobs.gluetun_replaced()
+            self._parts.jobs.update_finished()
 
     # -- helpers -------------------------------------------------------------------------
 

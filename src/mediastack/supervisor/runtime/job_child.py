@@ -1,6 +1,6 @@
 """One run of a supervisor job, in its own short-lived process:
 
-    python -m mediastack.supervisor.runtime.job_child portsync|update|backup
+    python -m mediastack.supervisor.runtime.job_child portsync|update|backup|wire
 
 started by the daemon (``mediastack.supervisor.runtime.job_process``), never by hand. It reads
 the request on stdin, runs the job with the config the daemon loaded, logs to stderr (the
@@ -14,6 +14,9 @@ module itself is light, so the unit tests import it.
 - ``update``: one ``Updater.handle``, its holds announced to the daemon (and acknowledged by
   it) before any service is recreated, its notifications sent to the daemon's queue.
 - ``backup``: one ``run_backup``; its outcome (written, skipped, failed) for the daemon.
+- ``wire``: one ``mediastack.links.run.wire`` from the supervisor's vantage point (apps by
+  service name on the shared network, the homelab's folders at the same path); each link's
+  state for the daemon, which decides what to notify.
 
 Any other exception is logged with its traceback and reported as ``{"crashed": repr}``. A
 child ends with its daemon (SIGTERM when the daemon's thread that started it ends, however:
@@ -307,10 +310,39 @@ def backup(
     return {"status": "written", "message": result.summary()}
 
 
+# -- wire ----------------------------------------------------------------------------------------
+
+
+def wire(
+    loaded: LoadedConfig, arguments: Mapping[str, Any], channel: Channel
+) -> Mapping[str, Any]:
+    """Wire the apps once with ``arguments["secrets"]``; return each link's state (app, key,
+    title, status, detail) and the run's summary line. Never fails for an app: a link it
+    breaks is a broken link in the result."""
+    from mediastack.links.compose_runner import ComposeRunner
+    from mediastack.links.endpoints import Vantage
+    from mediastack.links.run import WireOptions
+    from mediastack.links.run import wire as run_wire
+
+    options = WireOptions(
+        Vantage.SUPERVISOR,
+        app_wait_seconds=float(loaded.config.wiring.app_wait_seconds),
+        host_files=True,  # the ops stack's container mounts the homelab at the same path
+    )
+    report = run_wire(loaded, arguments["secrets"], options, ComposeRunner(loaded))
+    links = [
+        {"app": link.app, "key": link.key, "title": link.title, "status": str(link.status),
+         "detail": link.detail}
+        for link in report.links
+    ]  # fmt: skip
+    return {"links": links, "summary": report.summary()}
+
+
 JOBS: dict[JobName, JobBody] = {
     JobName.PORTSYNC: portsync,
     JobName.UPDATE: update,
     JobName.BACKUP: backup,
+    JobName.WIRE: wire,
 }
 
 

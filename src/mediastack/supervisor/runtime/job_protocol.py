@@ -1,10 +1,10 @@
 """What the daemon and a job's short-lived process say to each other: one JSON object a line.
 
 Why a process per job run: port sync needs qbittorrent-api (with requests) and httpx, updates
-the registry client and the docker SDK, backups zstandard and tar; once imported they would
-stay in the daemon for good (about 25 MB; issue 3 gives the idle supervisor 45 MB). A run in
-a child (``python -m mediastack.supervisor.runtime.job_child JOB``) returns all of it to the
-system when it ends.
+the registry client and the docker SDK, backups zstandard and tar, wire httpx; once imported
+they would stay in the daemon for good (about 25 MB; issue 3 gives the idle supervisor 45 MB).
+A run in a child (``python -m mediastack.supervisor.runtime.job_child JOB``) returns all of it
+to the system when it ends.
 
 - daemon -> child, on stdin: first the ``JobRequest`` (the job, the config as the daemon
   loaded it, its path, the log level, the job's arguments), then one ``ACK`` line for each
@@ -38,6 +38,7 @@ class JobName(StrEnum):
     PORTSYNC = "portsync"
     UPDATE = "update"
     BACKUP = "backup"
+    WIRE = "wire"
 
 
 class ProtocolError(ValueError):

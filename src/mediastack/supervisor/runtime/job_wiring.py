@@ -1,9 +1,9 @@
-"""Building the daemon's background jobs from the config: port sync, updates, backups.
+"""Building the daemon's background jobs from the config: port sync, updates, backups, wire.
 
 Each is switched off with a logged reason when the config says so: port sync by
 ``portsync.enabled`` (and a VPN forwarding a port, gluetun and qBittorrent enabled), the
 update schedule by ``updates.scheduled``, the webhook by ``updates.webhook.enabled``,
-scheduled backups by ``backups.scheduled``.
+scheduled backups by ``backups.scheduled``, wire by ``wiring.enabled``.
 
 Every job run happens in a short-lived child process (``job_process``): this module, like the
 rest of the daemon, imports none of the jobs' libraries (issue 3: the idle supervisor in
@@ -31,6 +31,7 @@ from mediastack.supervisor.runtime.notices import Notifier
 from mediastack.supervisor.runtime.portsync_runner import PortSyncProcess, PortSyncRunner
 from mediastack.supervisor.runtime.timers import CronTimer, cron_schedule
 from mediastack.supervisor.runtime.update_runner import Serving, UpdateProcess, UpdateRunner
+from mediastack.supervisor.runtime.wire_runner import WireProcess, WireRunner
 from mediastack.supervisor.runtime.workers import SerialWorker
 from mediastack.updates.queue import UpdateQueue
 
@@ -56,6 +57,7 @@ def build_jobs(
     jobs.portsync = _portsync(loaded, handler, notifier, inbox, clock, environment, verbose)
     jobs.updates = _updates(loaded, handler, notifier, clock, environment, verbose)
     jobs.backups = _backups(loaded, handler, notifier, inbox, clock, verbose)
+    jobs.wire = _wire(loaded, handler, notifier, inbox, clock, environment, verbose)
     return jobs
 
 
@@ -183,3 +185,26 @@ def _backups(
     return BackupRunner(
         process, timer, worker, notifier, inbox, loaded.config.name, abandon=process.abandon
     )
+
+
+def _wire(
+    loaded: LoadedConfig,
+    handler: DaemonHandler,
+    notifier: Notifier,
+    inbox: Inbox,
+    clock: Clock,
+    environment: Mapping[str, str],
+    verbose: bool,
+) -> WireRunner | None:
+    settings = loaded.config.wiring
+    if not settings.enabled:
+        logger.info("wire off (wiring.enabled: false)")
+        return None
+    process = WireProcess(JobProcess(JobName.WIRE, loaded, verbose=verbose), handler, environment)
+    logger.info(
+        "wire on: at start, after cascades, updates and restores, and every %d s",
+        settings.interval_seconds,
+    )
+    interval = timedelta(seconds=settings.interval_seconds)
+    worker = SerialWorker("wire")
+    return WireRunner(process, worker, notifier, inbox, loaded.config.name, clock, interval)

@@ -1,13 +1,16 @@
-"""The daemon's background jobs as one object the loop drives: port sync, updates, backups.
+"""The daemon's background jobs as one object the loop drives: port sync, updates, backups,
+wire.
 
 Threads (each job blocks for long, none may block the loop or healing, nor each other):
 
 - port sync: its own ``SerialWorker`` (a run waits up to ``portsync.port_wait_seconds``; it
   must follow a gluetun restart promptly, never queued behind a backup of minutes);
 - updates: their own thread draining the ``UpdateQueue`` (fed by the schedule and the webhook);
-- backups: their own ``SerialWorker``.
+- backups: their own ``SerialWorker``;
+- wire: its own ``SerialWorker`` (a run waits up to ``wiring.app_wait_seconds`` for the apps).
 
-The loop calls ``start`` once, ``cascade_finished``/``gluetun_replaced`` when those happen,
+The loop calls ``start`` once, ``cascade_finished``/``gluetun_replaced``/``update_finished``/
+``app_healthy`` when those happen,
 ``tick(now)`` when ``next_wakeup`` is reached, and ``stop`` on shutdown. Schedules are pure
 time computations: an idle supervisor with jobs makes no engine call. Each run happens in a
 short-lived child process (``job_process``): between runs the daemon holds none of the jobs'
@@ -24,12 +27,14 @@ from datetime import datetime
 from mediastack.supervisor.runtime.backup_runner import BackupRunner
 from mediastack.supervisor.runtime.portsync_runner import PortSyncRunner, SyncTrigger
 from mediastack.supervisor.runtime.update_runner import UpdateRunner
+from mediastack.supervisor.runtime.wire_runner import WireRunner, WireTrigger
 
 logger = logging.getLogger("mediastack.supervisor")
 
 UPDATE_FINISH_SECONDS = 30.0
 PORTSYNC_FINISH_SECONDS = 5.0
 BACKUP_FINISH_SECONDS = 30.0
+WIRE_FINISH_SECONDS = 5.0
 
 
 @dataclass
@@ -39,18 +44,36 @@ class SupervisorJobs:
     portsync: PortSyncRunner | None = None
     updates: UpdateRunner | None = None
     backups: BackupRunner | None = None
+    wire: WireRunner | None = None
 
     def start(self) -> None:
-        """Start the update thread and webhook; queue port sync's start run."""
+        """Start the update thread and webhook; queue port sync's start run; schedule
+        wire's (after its delay)."""
         if self.updates is not None:
             self.updates.start()
         if self.portsync is not None:
             self.portsync.trigger(SyncTrigger.START)
+        if self.wire is not None:
+            self.wire.start()
 
     def cascade_finished(self) -> None:
-        """A cascade ended: qBittorrent runs in gluetun's new namespace; sync its port."""
+        """A cascade ended: qBittorrent runs in gluetun's new namespace; sync its port; the
+        dependents are new containers: wire them."""
         if self.portsync is not None:
             self.portsync.trigger(SyncTrigger.CASCADE_FINISHED)
+        if self.wire is not None:
+            self.wire.trigger(WireTrigger.CASCADE_FINISHED)
+
+    def update_finished(self) -> None:
+        """An update's hold on services ended (it recreated them): wire them."""
+        if self.wire is not None:
+            self.wire.trigger(WireTrigger.UPDATE_FINISHED)
+
+    def app_healthy(self) -> None:
+        """A linked app became healthy outside a cascade or an update (a restore, a
+        recreate by hand): wire it."""
+        if self.wire is not None:
+            self.wire.trigger(WireTrigger.APP_HEALTHY)
 
     def gluetun_replaced(self) -> None:
         """An update recreated gluetun (no cascade ran for it): sync the new port."""
@@ -63,12 +86,13 @@ class SupervisorJobs:
             self.portsync.next_wakeup() if self.portsync else None,
             self.updates.next_wakeup() if self.updates else None,
             self.backups.next_wakeup() if self.backups else None,
+            self.wire.next_wakeup() if self.wire else None,
         ]
         return min((moment for moment in moments if moment is not None), default=None)
 
     def tick(self, now: datetime) -> None:
         """Start what is due at ``now``; one job's failure does not keep the others back."""
-        for job in (self.portsync, self.updates, self.backups):
+        for job in (self.portsync, self.updates, self.backups, self.wire):
             if job is None:
                 continue
             try:
@@ -78,14 +102,17 @@ class SupervisorJobs:
 
     def stop(self) -> None:
         """Stop the webhook, then let each job end within its time: the update in progress,
-        the port sync (its wait for a port ended at once), the backup (ended after its time:
-        it leaves no archive that looks complete)."""
+        the port sync (its wait for a port ended at once), the wire (ended after its time: the
+        next run puts back what it left half-done), the backup (ended after its time: it
+        leaves no archive that looks complete)."""
         if self.portsync is not None:
             self.portsync.interrupt()  # its wait ends now, not after the update's time
         if self.updates is not None:
             self.updates.stop(UPDATE_FINISH_SECONDS)
         if self.portsync is not None:
             self.portsync.stop(PORTSYNC_FINISH_SECONDS)
+        if self.wire is not None:
+            self.wire.stop(WIRE_FINISH_SECONDS)
         if self.backups is not None:
             started = time.monotonic()
             self.backups.stop(BACKUP_FINISH_SECONDS)

@@ -38,6 +38,7 @@ NEVER_IN_THE_DAEMON = (
     "mediastack.cli.app",
     "mediastack.portsync",
     "mediastack.backup",
+    "mediastack.links",  # wire's reconciler and its API models: each run is a child process
     "mediastack.updates.pipeline",
     "mediastack.adapters.gluetun",
     "mediastack.adapters.qbittorrent",
@@ -75,7 +76,9 @@ BUILD_THE_DAEMON = textwrap.dedent(
     jobs = supervision.daemon._parts.jobs
     print(json.dumps({
         "modules": sorted(sys.modules),
-        "jobs": [name for name in ("portsync", "updates", "backups") if getattr(jobs, name)],
+        "jobs": [
+            name for name in ("portsync", "updates", "backups", "wire") if getattr(jobs, name)
+        ],
     }))
     """
 )
@@ -115,7 +118,7 @@ def test_the_daemon_with_every_default_job_loads_none_of_the_heavy_libraries(
     tmp_path: Path,
 ) -> None:
     built = built_daemon(tmp_path)
-    assert built["jobs"] == ["portsync", "updates", "backups"]  # the defaults: all on
+    assert built["jobs"] == ["portsync", "updates", "backups", "wire"]  # the defaults: all on
     heavy = {name: loaded(built["modules"], name) for name in NEVER_IN_THE_DAEMON}
     assert {name: found for name, found in heavy.items() if found} == {}
 
