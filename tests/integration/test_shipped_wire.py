@@ -36,7 +36,8 @@ def lab(
     images = {**standin_images, **arr_images}
     homelab = make_homelab(tmp_path_factory.mktemp("wire"), PROJECT_PREFIX, images)
     try:
-        started = homelab.run("up", "vpn", timeout=900)
+        # --no-wire: these tests see the fresh apps (`up` alone wires them: test_shipped_lab).
+        started = homelab.run("up", "vpn", "--no-wire", timeout=900)
         assert started.returncode == 0, started.stdout[-4000:] + started.stderr[-4000:]
         yield homelab
     finally:

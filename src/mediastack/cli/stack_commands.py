@@ -112,6 +112,10 @@ def up(
         help="Recreate the containers even if unchanged (e.g. stale in a dead namespace); "
         "with services named, only those.",
     ),
+    wire_apps: bool = typer.Option(
+        True, "--wire/--no-wire",
+        help="Once healthy, connect the apps to each other (`mediastack wire`).",
+    ),
 ) -> None:
     """Start the stacks: the shared network first, then vpn, media, ops.
 
@@ -126,6 +130,9 @@ def up(
         mediastack up                 # network, then vpn, media, ops
         mediastack up vpn --dry-run   # print the commands only
         mediastack up --force-recreate sonarr   # sonarr is stale in a dead namespace
+
+    Once the stacks are healthy, up wires the apps (as `mediastack wire` does: root
+    folders, download clients, Prowlarr's applications...); `--no-wire` leaves that out.
     """
     loaded = load_or_exit(context)
     with reported_errors():
@@ -146,10 +153,11 @@ def up(
             wait_timeout_seconds=wait_timeout,
             force_recreate=force_recreate,
         )
-        app_links.wire_after_up(
-            loaded, plan, wait=wait, dry_run=dry_run, say=_progress(dry_run),
-            progress=print_link_state,
-        )  # fmt: skip
+        if wire_apps:
+            app_links.wire_after_up(
+                loaded, plan, wait=wait, dry_run=dry_run, say=_progress(dry_run),
+                progress=print_link_state,
+            )  # fmt: skip
 
 
 def down(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from mediastack.adapters.errors import AdapterError
 from mediastack.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -80,10 +81,13 @@ def wire(
         fail(str(error), "give APP=URL, e.g. --url sonarr=http://127.0.0.1:8989", EXIT_BAD_INPUT)
     json_output = output_format == OutputFormat.JSON
     options = WireOptions(Vantage.HOST, overrides, dry_run or check, wait)
-    report = run_wire(
-        loaded, host_secrets(loaded), options, ComposeRunner(loaded),
-        progress=None if json_output else print_link_state,
-    )
+    try:
+        report = run_wire(
+            loaded, host_secrets(loaded), options, ComposeRunner(loaded),
+            progress=None if json_output else print_link_state,
+        )
+    except AdapterError as error:  # another wire holds the lock
+        fail(error.message, error.fix)
     if json_output:
         print_json(report.as_json())
     else:

@@ -99,6 +99,10 @@ class AppApi:
             self._cache[path] = self._json(self._send("GET", path))
         return self._cache[path]
 
+    def forget(self) -> None:
+        """Read everything again from now on (something outside the API changed the app)."""
+        self._cache.clear()
+
     def send(self, request: Request) -> Any:
         """Send a write; forget this app's cached reads; return the JSON answer (None
         when empty); raise AppRefusedError with the app's messages when refused."""

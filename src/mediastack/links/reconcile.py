@@ -96,6 +96,9 @@ def _apply(
         for action in inspection.actions:
             if not action.before_requests:
                 action.run()
+        if inspection.actions:  # a command (recyclarr sync) changed apps behind their APIs
+            for api in context.apis.values():
+                api.forget()
     except AdapterError as error:
         detail = f"{error.message} (fix: {error.fix})" if error.fix else error.message
         return _state(link, Inspection(LinkStatus.BROKEN, detail, inspection.requests,

@@ -20,10 +20,12 @@ from mediastack.links.api import AppApi, AppError, RequestCounts
 from mediastack.links.desired import API_KEY_VARIABLES, API_PATHS, desired_links, wanted_from
 from mediastack.links.endpoints import Vantage, app_urls
 from mediastack.links.link import Context, Inspection, Link, LinkStatus, ServiceRunner
+from mediastack.links.lock import wire_lock
 from mediastack.links.reconcile import Progress, reconcile
 from mediastack.links.report import LinkState, WireReport
 
 DEFAULT_APP_WAIT_SECONDS = 60.0
+LOCK_WAIT_SECONDS = 330.0  # a wire takes seconds, but its recyclarr sync may take up to 300 s
 STATUS_PATHS = {app: f"{path}/system/status" for app, path in API_PATHS.items()}
 STATUS_PATHS["bazarr"] = "/api/system/status"
 HEADERS = {"bazarr": "X-API-KEY"}  # the *arr apps: X-Api-Key (HTTP headers are caseless
@@ -47,8 +49,22 @@ def wire(
     runner: ServiceRunner | None = None,
     progress: Progress | None = None,
 ) -> WireReport:
-    """Run the steps above; return the report. Never raises for an app's failure: that is a
-    broken link in the report."""
+    """Run the steps above, holding the homelab's wire lock unless ``dry_run``; return the
+    report. Never raises for an app's failure (that is a broken link in the report); raises
+    WireBusyError when another wire holds the lock past ``LOCK_WAIT_SECONDS``."""
+    if options.dry_run:
+        return _wire(loaded, secrets, options, runner, progress)
+    with wire_lock(loaded.root, LOCK_WAIT_SECONDS):
+        return _wire(loaded, secrets, options, runner, progress)
+
+
+def _wire(
+    loaded: LoadedConfig,
+    secrets: Mapping[str, str],
+    options: WireOptions,
+    runner: ServiceRunner | None,
+    progress: Progress | None,
+) -> WireReport:
     urls = app_urls(loaded, options.vantage, options.urls)
     counts = RequestCounts()
     apis = {

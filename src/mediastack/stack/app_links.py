@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
+from mediastack.adapters.errors import AdapterError
 from mediastack.catalogue import Stack
 from mediastack.config import LoadedConfig
 from mediastack.links.compose_runner import ComposeRunner
@@ -73,7 +74,11 @@ def wire_after_up(
         Vantage.HOST, app_wait_seconds=float(loaded.config.wiring.app_wait_seconds)
     )
     run = run or wire
-    report = run(loaded, host_secrets(loaded), options, ComposeRunner(loaded), progress)
+    try:
+        report = run(loaded, host_secrets(loaded), options, ComposeRunner(loaded), progress)
+    except AdapterError as error:  # another wire holds the lock: it wires them
+        say(f"wire: {error.message} (fix: {error.fix})")
+        return None
     say(f"wire: {report.summary()}")
     broken = report.with_status(LinkStatus.BROKEN)
     if broken:

@@ -141,3 +141,23 @@ def test_a_link_waits_for_what_it_needs() -> None:
     assert report.links[0].status is LinkStatus.BROKEN
     assert report.links[1].status is LinkStatus.WAITING
     assert "waits for sonarr root folder /data/media/tv" in report.links[1].detail
+
+
+def test_an_action_that_changes_an_app_behind_its_api_is_read_back_fresh() -> None:
+    from mediastack.links.arr_links import QualityProfilesLink
+
+    fake = FakeArr()
+
+    class Recyclarr:
+        def run_in(self, service: str, command: list[str], timeout_seconds: float) -> None:
+            fake.resources["qualityprofile"] = [{"id": 1, "name": "WEB-1080p"}]
+
+        def restart(self, service: str) -> None:
+            raise AssertionError("not restarted")
+
+    context = _context(fake)
+    context.runner = Recyclarr()
+    link = QualityProfilesLink({"sonarr": ("WEB-1080p",)})
+    report = reconcile([link], context, dry_run=False)
+    assert report.links[0].status is LinkStatus.MADE
+    assert report.links[0].actions == ("recyclarr sync",)

@@ -31,7 +31,7 @@ from mediastack.supervisor.runtime.notices import Notifier
 from mediastack.supervisor.runtime.portsync_runner import PortSyncProcess, PortSyncRunner
 from mediastack.supervisor.runtime.timers import CronTimer, cron_schedule
 from mediastack.supervisor.runtime.update_runner import Serving, UpdateProcess, UpdateRunner
-from mediastack.supervisor.runtime.wire_runner import WireProcess, WireRunner
+from mediastack.supervisor.runtime.wire_runner import START_DELAY, WireProcess, WireRunner
 from mediastack.supervisor.runtime.workers import SerialWorker
 from mediastack.updates.queue import UpdateQueue
 
@@ -207,4 +207,9 @@ def _wire(
     )
     interval = timedelta(seconds=settings.interval_seconds)
     worker = SerialWorker("wire")
-    return WireRunner(process, worker, notifier, inbox, loaded.config.name, clock, interval)
+    # A short interval (a lab's) also shortens the first run's wait after start.
+    start_delay = min(START_DELAY, interval)
+    return WireRunner(
+        process, worker, notifier, inbox, loaded.config.name, clock, interval,
+        start_delay=start_delay,
+    )
