@@ -202,12 +202,14 @@ def _json_types_fit(document: dict[str, Any]) -> bool:
 
 
 class NtfyReceiver:
-    """An ntfy publish endpoint on 127.0.0.1 (an ephemeral port) that records what it gets.
+    """An ntfy publish endpoint on ``host`` (default 127.0.0.1; a lab network's gateway to be
+    reached from its containers), on an ephemeral port, that records what it gets.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`. Thread-safe.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self._host = host
         self._condition = threading.Condition()
         self._messages: list[ReceivedMessage] = []
         self._requests = 0
@@ -232,10 +234,10 @@ class NtfyReceiver:
         """Return the Apprise URL (``ntfy://`` is plain http) of ``topic`` on this receiver,
         with ``token`` as the access token when given."""
         credentials = f"{token}@" if token else ""
-        return f"ntfy://{credentials}127.0.0.1:{self._port}/{topic}"
+        return f"ntfy://{credentials}{self._host}:{self._port}/{topic}"
 
     def start(self) -> None:
-        """Listen on 127.0.0.1 (the first time on a free port, then on the same one)."""
+        """Listen on the host address (the first time on a free port, then on the same one)."""
         server = self._bind()
         self._port = server.server_address[1]
         thread = threading.Thread(
@@ -257,7 +259,7 @@ class NtfyReceiver:
         return self._new_server()
 
     def _new_server(self) -> ThreadingHTTPServer:
-        server = ThreadingHTTPServer(("127.0.0.1", self._port), _handler_for(self))
+        server = ThreadingHTTPServer((self._host, self._port), _handler_for(self))
         server.daemon_threads = True
         return server
 
