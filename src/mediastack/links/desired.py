@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mediastack.config import LoadedConfig
 from mediastack.links.arr_links import (
@@ -83,14 +84,17 @@ def wanted_from(loaded: LoadedConfig, secrets: Mapping[str, str], qbittorrent_ur
 
 
 def desired_links(
-    wanted: Wanted, write_cross_seed: Callable[[list[str]], bool] | None = None
+    wanted: Wanted,
+    write_cross_seed: Callable[[list[str]], bool] | None = None,
+    login_memory: Path | None = None,
 ) -> list[Link]:
-    """Return every link for the enabled apps, each after the links it needs."""
+    """Return every link for the enabled apps, each after the links it needs.
+    ``login_memory``: where a refused qBittorrent log-in is remembered (None: nowhere)."""
     links: list[Link] = []
     qbittorrent = "qbittorrent" in wanted.enabled
     if qbittorrent:
         links.append(QbittorrentLoginLink(wanted.qbittorrent_url, wanted.qbittorrent_username,
-                                          wanted.qbittorrent_password))
+                                          wanted.qbittorrent_password, login_memory))
     for app in ("sonarr", "radarr", "prowlarr"):
         if app in wanted.enabled:
             links += _arr_links(wanted, app, qbittorrent)

@@ -25,6 +25,7 @@ from mediastack.links.reconcile import Progress, reconcile
 from mediastack.links.report import LinkState, WireReport
 
 DEFAULT_APP_WAIT_SECONDS = 60.0
+LOGIN_MEMORY_NAME = ".mediastack-qbittorrent-refused"
 LOCK_WAIT_SECONDS = 330.0  # a wire takes seconds, but its recyclarr sync may take up to 300 s
 STATUS_PATHS = {app: f"{path}/system/status" for app, path in API_PATHS.items()}
 STATUS_PATHS["bazarr"] = "/api/system/status"
@@ -85,7 +86,8 @@ def _wire(
         )
         wanted = wanted_from(loaded, secrets, urls.get("qbittorrent", ""))
         writer = _cross_seed_writer(loaded, secrets) if options.host_files else None
-        links = desired_links(wanted, writer)
+        memory = loaded.root / LOGIN_MEMORY_NAME if options.host_files else None
+        links = desired_links(wanted, writer, memory)
         report = reconcile(
             [_unless_unreachable(link, unreachable) for link in links],
             context, dry_run=options.dry_run, progress=progress,

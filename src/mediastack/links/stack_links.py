@@ -14,6 +14,8 @@ retried), cross-seed's torznab list from Prowlarr, and Plex's claim.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,18 +30,28 @@ from mediastack.appconfig.cross_seed import CONFIG_FILE as CROSS_SEED_FILE
 from mediastack.appconfig.cross_seed import torznab_of, torznab_url
 from mediastack.links.link import Action, Context, Inspection, LinkStatus, broken, ok, waiting
 from mediastack.links.model import Provider
+from mediastack.render import atomic_write
 
+REFUSED_FIX = (
+    "Fix: `mediastack down qbittorrent && mediastack up` writes the password's hash into "
+    "qBittorrent.conf while it is stopped; a changed password in .env is tried again"
+)
 PLEX_PREFERENCES = Path("Library/Application Support/Plex Media Server/Preferences.xml")
 _TOKEN = re.compile(r'\bPlexOnlineToken="([^"]+)"')
 
 
 @dataclass(frozen=True)
 class QbittorrentLoginLink:
-    """qBittorrent accepts the user and password from .env (one log-in, never repeated)."""
+    """qBittorrent accepts the user and password from .env (one log-in, never repeated).
+
+    ``memory``: a file that remembers a refused user and password (a hash of them): a later
+    run (the supervisor's, every few minutes) does not try them again, so a wrong password
+    costs one failed log-in, not one per run until the ban. A changed password is tried."""
 
     url: str
     username: str
     password: str = field(repr=False)
+    memory: Path | None = None
     app: str = "qbittorrent"
     needs: tuple[str, ...] = ()
 
@@ -52,19 +64,45 @@ class QbittorrentLoginLink:
         return f"log-in as {self.username}"
 
     def inspect(self, context: Context) -> Inspection:
+        if self._refused_before():
+            return broken(
+                f"qBittorrent refused {self.username!r} with this QBITTORRENT_PASSWORD before: "
+                f"not tried again (remembered in {self.memory}). {REFUSED_FIX}"
+            )
         try:
             with QbittorrentClient(self.url, self.username, self.password) as client:
                 client.read_preferences()
         except QbittorrentLoginFailedError:
+            self._remember(refused=True)
             return broken(
                 f"qBittorrent at {self.url} refused {self.username!r} with QBITTORRENT_PASSWORD "
                 "from .env; not retried (five failures ban every app in the VPN namespace for "
-                "an hour). Fix: `mediastack down qbittorrent && mediastack up` writes the "
-                "password's hash into qBittorrent.conf while it is stopped"
+                f"an hour). {REFUSED_FIX}"
             )
         except QbittorrentError as error:
             return broken(f"{error.message} ({error.fix})" if error.fix else error.message)
+        self._remember(refused=False)
         return ok()
+
+    def _fingerprint(self) -> str:
+        return hashlib.sha256(f"{self.username}\0{self.password}".encode()).hexdigest()
+
+    def _refused_before(self) -> bool:
+        if self.memory is None:
+            return False
+        try:
+            return self.memory.read_text(encoding="ascii").strip() == self._fingerprint()
+        except OSError:
+            return False
+
+    def _remember(self, refused: bool) -> None:
+        if self.memory is None:
+            return
+        with contextlib.suppress(OSError):  # a read-only folder: no memory, still one try a run
+            if refused:
+                atomic_write(self.memory, self._fingerprint() + "\n", 0o600)
+            else:
+                self.memory.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
