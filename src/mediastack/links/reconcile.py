@@ -20,6 +20,8 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+from pydantic import ValidationError
+
 from mediastack.adapters.errors import AdapterError
 from mediastack.links.api import AppRefusedError
 from mediastack.links.link import (
@@ -36,6 +38,7 @@ from mediastack.links.report import LinkState, WireReport
 logger = logging.getLogger("mediastack.links")
 
 Progress = Callable[[LinkState], None]
+UNEXPECTED_ANSWERS = (ValidationError, TypeError, AttributeError, KeyError, ValueError)
 
 
 def reconcile(
@@ -81,6 +84,17 @@ def _inspect(link: Link, context: Context) -> Inspection:
     except AdapterError as error:
         detail = f"{error.message} (fix: {error.fix})" if error.fix else error.message
         return Inspection(LinkStatus.BROKEN, detail)
+    except UNEXPECTED_ANSWERS as error:
+        # An answer of another shape (another app on that port, a proxy's HTML page, a
+        # release that renamed a field) is this link broken, not the whole run.
+        logger.debug("%s %s: unexpected answer", link.app, link.title, exc_info=True)
+        first_line = str(error).splitlines()[0][:200] if str(error) else ""
+        return Inspection(
+            LinkStatus.BROKEN,
+            f"{link.app} answered something mediastack does not know "
+            f"({type(error).__name__}: {first_line}): is it {link.app} (Sonarr 4, Radarr 6, "
+            "Prowlarr 2) at that address?",
+        )
 
 
 def _apply(

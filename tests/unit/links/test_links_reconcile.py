@@ -161,3 +161,15 @@ def test_an_action_that_changes_an_app_behind_its_api_is_read_back_fresh() -> No
     report = reconcile([link], context, dry_run=False)
     assert report.links[0].status is LinkStatus.MADE
     assert report.links[0].actions == ("recyclarr sync",)
+
+
+def test_an_answer_of_another_shape_breaks_that_link_only() -> None:
+    import httpx
+
+    def html(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html>a login page of some proxy</html>")
+
+    api = AppApi("sonarr", "http://s.test", "sonarr-key", transport=httpx.MockTransport(html))
+    report = reconcile(_links(), Context(apis={"sonarr": api}), dry_run=False)
+    assert [link.status for link in report.links] == [LinkStatus.BROKEN, LinkStatus.BROKEN]
+    assert "answered something mediastack does not know" in report.links[0].detail
