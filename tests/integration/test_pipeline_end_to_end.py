@@ -131,11 +131,16 @@ def test_a_requested_series_is_downloaded_from_the_lab_peer_and_imported_as_a_ha
         "addOptions": {"searchForMissingEpisodes": True},
     })
     episode = wait_for_import(lab, series["id"])
+    [grab] = httpx.get(f"http://127.0.0.1:{lab.host_port('sonarr')}/_standin/grabs",
+                       timeout=10).json()
+    assert (grab["status"], grab["message"], grab["hash"]) == (
+        "imported", "hardlink", torrent.info_hash)
 
     data = lab.loaded().data_folder
     downloaded = data / "torrents" / "tv" / EPISODE_FILE
     imported = data / "media" / "tv" / SERIES / "Season 01" / EPISODE_FILE
     assert episode["path"] == f"/data/media/tv/{SERIES}/Season 01/{EPISODE_FILE}"
+    assert downloaded.read_bytes() == torrent.source.read_bytes()  # every piece came over
     assert imported.read_bytes() == downloaded.read_bytes()
     assert downloaded.stat().st_ino == imported.stat().st_ino
     assert imported.stat().st_nlink == 2
@@ -154,3 +159,17 @@ def test_a_requested_series_is_downloaded_from_the_lab_peer_and_imported_as_a_ha
     assert (link_folder / EPISODE_FILE).stat().st_ino == downloaded.stat().st_ino
     assert downloaded.stat().st_nlink == 3
 
+
+
+def test_the_same_series_is_refused_a_second_time(lab: Homelab) -> None:
+    key = read_secrets(lab.root / ".env")["SONARR_API_KEY"]
+    [profile, *_] = sonarr(lab, "GET", "/api/v3/qualityprofile")
+    again = httpx.post(
+        f"http://127.0.0.1:{lab.host_port('sonarr')}/api/v3/series",
+        headers={"X-Api-Key": key}, timeout=10,
+        json={"title": SERIES, "tvdbId": 424242, "qualityProfileId": profile["id"],
+              "rootFolderPath": "/data/media/tv"},
+    )
+    assert again.status_code == 400
+    assert [item["errorMessage"] for item in again.json()] == [
+        "This series has already been added"]

@@ -41,7 +41,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -253,6 +253,6 @@ def _import(store: Store, series: dict[str, Any], content_path: str) -> str:
         "seriesId": series["id"], "seasonNumber": season,
         "relativePath": str(destination.relative_to(series["path"])),
         "path": str(destination), "size": destination.stat().st_size,
-        "dateAdded": datetime.now(timezone.utc).isoformat(),
+        "dateAdded": datetime.now(UTC).isoformat(),
     })
     return mode
