@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from . import newznab, qbittorrent
+from . import newznab, qbittorrent, series
 from .common import register_common
 from .providers import ProviderKind, register
 from .schema import FieldSpec, Implementation
@@ -92,6 +92,8 @@ def build(flavour: Servarr, store: Store, counters: Counters, key: str) -> App:
     register(app, store, _download_clients(flavour))
     register(app, store, _indexers(flavour))
     _register_quality_profiles(app, store, flavour)
+    if flavour.app_name == "Sonarr":
+        series.register_series(app, store, flavour.qbittorrent)
     return app
 
 
