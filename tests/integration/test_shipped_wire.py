@@ -89,8 +89,14 @@ def test_a_dry_run_lists_the_exact_requests_and_writes_nothing(lab: Homelab) -> 
     assert ("sonarr", "POST", "/api/v3/downloadclient") in sent
     assert ("prowlarr", "POST", "/api/v1/applications") in sent
     assert ("bazarr", "POST", "/api/system/settings") in sent
-    password = read_secrets(lab.root / ".env")["QBITTORRENT_PASSWORD"]
-    assert password not in json.dumps(report)  # masked everywhere, bodies included
+    secrets = read_secrets(lab.root / ".env")
+    shown = json.dumps(report)
+    for name in ("QBITTORRENT_PASSWORD", "APPS_PASSWORD", "SONARR_API_KEY", "RADARR_API_KEY",
+                 "PROWLARR_API_KEY", "BAZARR_API_KEY"):
+        assert secrets[name] not in shown, name  # masked everywhere, bodies included
+    # Planned in order, though each waits on the one before: the tag, then the proxy.
+    assert ("prowlarr", "POST", "/api/v1/tag") in sent
+    assert ("prowlarr", "POST", "/api/v1/indexerProxy") in sent
     client = next(r for r in report["requests"] if r["path"] == "/api/v3/downloadclient")
     fields = {field["name"]: field.get("value") for field in client["body"]["fields"]}
     assert fields["host"] == "localhost" and fields["tvCategory"] == "tv-sonarr"

@@ -6,6 +6,7 @@ same path, so both sides lock the same file. Waiting is bounded."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import time
@@ -23,13 +24,29 @@ class WireBusyError(AdapterError):
     """Another wire kept the lock longer than we wait."""
 
 
+class WireLockError(AdapterError):
+    """The lock file cannot be opened (another user's, a read-only folder)."""
+
+
 @contextmanager
 def wire_lock(
     folder: Path, wait_seconds: float, clock: Callable[[], float] = time.monotonic
 ) -> Iterator[None]:
     """Hold the homelab's wire lock while the block runs; wait up to ``wait_seconds`` for it.
-    Raise WireBusyError when it stays taken."""
-    descriptor = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    Raise WireBusyError when it stays taken, WireLockError when the file cannot be opened.
+
+    Opened read-only (``flock`` needs no more) and made readable by all: the supervisor's
+    container runs as root, the user's ``wire`` as the user, and both lock the same file."""
+    path = folder / LOCK_NAME
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as error:
+        raise WireLockError(
+            f"cannot open the wire lock {path}: {error.strerror or error}",
+            f"remove {path} (it holds nothing; the next wire makes it again)",
+        ) from None
+    with contextlib.suppress(OSError):  # made by someone else: theirs to keep as it is
+        os.fchmod(descriptor, 0o644)
     try:
         deadline = clock() + wait_seconds
         while True:

@@ -9,6 +9,7 @@ Field.cs``, ``src/Sonarr.Api.V3/ProviderResource.cs``, ``RootFolders/RootFolderR
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,8 +90,11 @@ class Request:
         return self.method != "GET"
 
     def shown(self) -> dict[str, Any]:
-        """Return ``{"app", "method", "path", "body"}`` with every secret masked."""
-        body = self.body
+        """Return ``{"app", "method", "path", "body"}`` with every secret masked: the values
+        named in ``secrets``, and whatever the body holds under a secret-looking key (the apps
+        answer some in clear: ``config/host``'s ``apiKey``, ``proxyPassword``...) or in a
+        provider field whose privacy is password or apiKey."""
+        body = _masked(self.body)
         if self.secrets and body is not None:
             text = json.dumps(body)
             for secret in sorted(self.secrets, key=len, reverse=True):
@@ -98,3 +102,21 @@ class Request:
                     text = text.replace(json.dumps(secret)[1:-1], MASKED)
             body = json.loads(text)
         return {"app": self.app, "method": self.method, "path": self.path, "body": body}
+
+
+SECRET_KEY = re.compile(r"pass(word)?|api_?key|secret|token", re.IGNORECASE)
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    secret_field = value.get("privacy") in SECRET_PRIVACY or (
+        isinstance(value.get("name"), str) and SECRET_KEY.search(value["name"]) is not None
+    )
+    shown: dict[str, Any] = {}
+    for key, item in value.items():
+        hide = SECRET_KEY.search(key) is not None or (secret_field and key == "value")
+        shown[key] = MASKED if hide and isinstance(item, str) and item else _masked(item)
+    return shown

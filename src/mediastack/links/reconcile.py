@@ -63,8 +63,10 @@ def _one(
     requests: list[Request],
     dry_run: bool,
 ) -> LinkState:
+    # A dry run plans a link whose needs would be made first (their changes are planned too).
+    allowed = (SATISFIED | NEEDS_WRITES) if dry_run else SATISFIED
     unmet = [
-        states[key] for key in link.needs if key in states and states[key].status not in SATISFIED
+        states[key] for key in link.needs if key in states and states[key].status not in allowed
     ]
     if unmet:
         names = ", ".join(f"{state.app} {state.title}" for state in unmet)
@@ -84,6 +86,8 @@ def _inspect(link: Link, context: Context) -> Inspection:
     except AdapterError as error:
         detail = f"{error.message} (fix: {error.fix})" if error.fix else error.message
         return Inspection(LinkStatus.BROKEN, detail)
+    except OSError as error:  # a host file it reads (cross-seed's config.js, Plex's token)
+        return Inspection(LinkStatus.BROKEN, f"{error.strerror or error}: {error.filename}")
     except UNEXPECTED_ANSWERS as error:
         # An answer of another shape (another app on that port, a proxy's HTML page, a
         # release that renamed a field) is this link broken, not the whole run.
@@ -113,8 +117,11 @@ def _apply(
         if inspection.actions:  # a command (recyclarr sync) changed apps behind their APIs
             for api in context.apis.values():
                 api.forget()
-    except AdapterError as error:
-        detail = f"{error.message} (fix: {error.fix})" if error.fix else error.message
+    except (AdapterError, OSError) as error:
+        if isinstance(error, AdapterError):
+            detail = f"{error.message} (fix: {error.fix})" if error.fix else error.message
+        else:  # a folder or file the action writes
+            detail = f"{error.strerror or error}: {error.filename}"
         return _state(link, Inspection(LinkStatus.BROKEN, detail, inspection.requests,
                                        inspection.actions))
     after = _inspect(link, context)

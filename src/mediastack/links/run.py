@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from mediastack.adapters.errors import AdapterError
 from mediastack.appconfig.write import apply_app_configs, plan_app_configs
@@ -79,8 +80,8 @@ def _wire(
         reachable = {app: api for app, api in apis.items() if app not in unreachable}
         context = Context(
             apis=reachable,
-            config_folder=loaded.config_folder if options.host_files else None,
-            data_folder=loaded.data_folder if options.host_files else None,
+            config_folder=_seen(loaded, loaded.config_folder, options),
+            data_folder=_seen(loaded, loaded.data_folder, options),
             owner=(loaded.config.identity.puid, loaded.config.identity.pgid),
             runner=runner,
         )
@@ -96,6 +97,17 @@ def _wire(
         for api in apis.values():
             api.close()
     return WireReport(report.links, report.requests, counts.reads, report.dry_run)
+
+
+def _seen(loaded: LoadedConfig, folder: Path, options: WireOptions) -> Path | None:
+    """Return ``folder`` when this process sees it: the host sees every folder; the
+    supervisor's container mounts only the homelab folder (at the same path), so a folder
+    outside it (data on another disk) is not there."""
+    if not options.host_files:
+        return None
+    if options.vantage is Vantage.SUPERVISOR and not folder.is_relative_to(loaded.root):
+        return None
+    return folder
 
 
 def _wait_for(apis: Mapping[str, AppApi], seconds: float) -> dict[str, str]:

@@ -100,7 +100,9 @@ class QbittorrentLoginLink:
             return
         with contextlib.suppress(OSError):  # a read-only folder: no memory, still one try a run
             if refused:
-                atomic_write(self.memory, self._fingerprint() + "\n", 0o600)
+                # 0644: the supervisor (root, in its container) and the user's `wire` both
+                # read it; it holds a hash, not the password.
+                atomic_write(self.memory, self._fingerprint() + "\n", 0o644)
             else:
                 self.memory.unlink(missing_ok=True)
 

@@ -173,3 +173,49 @@ def test_an_answer_of_another_shape_breaks_that_link_only() -> None:
     report = reconcile(_links(), Context(apis={"sonarr": api}), dry_run=False)
     assert [link.status for link in report.links] == [LinkStatus.BROKEN, LinkStatus.BROKEN]
     assert "answered something mediastack does not know" in report.links[0].detail
+
+
+def _host_config(username: str) -> dict[str, object]:
+    # As Sonarr 4's GET /api/v3/config/host answers: its own API key and the proxy and
+    # certificate passwords in clear.
+    return {"id": 1, "authenticationMethod": "none", "username": username, "password": "",
+            "apiKey": "sonarr-own-key", "proxyPassword": "proxy-secret",
+            "sslCertPassword": "cert-secret", "port": 8989}
+
+
+def test_a_login_plan_masks_every_secret_the_app_answered_in_clear() -> None:
+    from mediastack.links.arr_links import LoginLink
+
+    fake = FakeArr()
+    fake.resources["host"] = [_host_config("")]
+    link = LoginLink("sonarr", "/api/v3", "admin", "apps-password")
+    report = reconcile([link], _context(fake), dry_run=True)
+    assert report.links[0].status is LinkStatus.MISSING
+    shown = str(report.as_json())
+    for secret in ("apps-password", "sonarr-own-key", "proxy-secret", "cert-secret"):
+        assert secret not in shown
+    assert report.as_json()["requests"][0]["body"]["username"] == "admin"
+
+
+def test_a_login_the_user_chose_is_kept() -> None:
+    from mediastack.links.arr_links import LoginLink
+
+    fake = FakeArr()
+    fake.resources["host"] = [_host_config("alice")]
+    report = reconcile([LoginLink("sonarr", "/api/v3", "admin", "p")], _context(fake),
+                       dry_run=False)
+    assert report.links[0].status is LinkStatus.OK
+    assert "'alice' is yours: kept" in report.links[0].detail
+    assert fake.writes == []
+
+
+def test_a_dry_run_plans_what_waits_on_links_it_would_make() -> None:
+    root = RootFolderLink("sonarr", "/data/media/tv")
+    client = _links()[1]
+    assert isinstance(client, ProviderLink)
+    dependent = ProviderLink(client.spec, client.title, needs=(root.key,))
+    report = reconcile([root, dependent], _context(FakeArr()), dry_run=True)
+    assert [link.status for link in report.links] == [LinkStatus.MISSING, LinkStatus.MISSING]
+    assert [request.path for request in report.requests] == [
+        "/api/v3/rootfolder", "/api/v3/downloadclient",
+    ]
