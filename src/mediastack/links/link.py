@@ -17,6 +17,7 @@ from typing import Protocol
 
 from mediastack.links.api import AppApi, AppError
 from mediastack.links.model import Request
+from mediastack.links.secret_memory import SecretMemory
 
 
 class LinkStatus(StrEnum):
@@ -81,6 +82,7 @@ class Context:
     data_folder: Path | None = None
     owner: tuple[int, int] | None = None  # PUID, PGID for folders a run creates
     runner: ServiceRunner | None = None
+    secrets: SecretMemory = field(default_factory=lambda: SecretMemory(None))
 
     def api(self, app: str) -> AppApi:
         if app not in self.apis:

@@ -126,7 +126,10 @@ class ProviderLink:
                 f"rename it in {self.app} and mediastack adds its own"
             )
         drift = differences(found, self.spec, tags)
+        if self.spec.secrets and context.secrets.differs(self.key, self.spec.secrets):
+            drift.append("its password or API key in .env changed")
         if not drift:
+            context.secrets.remember(self.key, self.spec.secrets)
             return ok()
         body = merged_body(found, self.spec, tags, creating=False)
         request = self._request("PUT", f"{self.spec.resource}/{found.id}", body)

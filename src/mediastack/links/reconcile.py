@@ -52,6 +52,8 @@ def reconcile(
         states[link.key] = state
         if progress is not None:
             progress(state)
+    if not dry_run:
+        context.secrets.save()
     reads = sum(api.counts.reads for api in context.apis.values())
     return WireReport(tuple(states.values()), tuple(requests), reads, dry_run)
 
@@ -111,6 +113,9 @@ def _apply(
                 action.run()
         for request in inspection.requests:
             notes += _send(context, request, requests)
+        sent_secrets = tuple(s for request in inspection.requests for s in request.secrets)
+        if sent_secrets:  # what the app now holds, as a hash (see secret_memory)
+            context.secrets.remember(link.key, sent_secrets)
         for action in inspection.actions:
             if not action.before_requests:
                 action.run()

@@ -24,6 +24,7 @@ from mediastack.links.link import Context, Inspection, Link, LinkStatus, Service
 from mediastack.links.lock import wire_lock
 from mediastack.links.reconcile import Progress, reconcile
 from mediastack.links.report import LinkState, WireReport
+from mediastack.links.secret_memory import MEMORY_NAME, SecretMemory
 
 DEFAULT_APP_WAIT_SECONDS = 60.0
 LOGIN_MEMORY_NAME = ".mediastack-qbittorrent-refused"
@@ -84,6 +85,7 @@ def _wire(
             data_folder=_seen(loaded, loaded.data_folder, options),
             owner=(loaded.config.identity.puid, loaded.config.identity.pgid),
             runner=runner,
+            secrets=SecretMemory(loaded.root / MEMORY_NAME if options.host_files else None),
         )
         wanted = wanted_from(loaded, secrets, urls.get("qbittorrent", ""))
         writer = _cross_seed_writer(loaded, secrets) if options.host_files else None

@@ -219,3 +219,25 @@ def test_a_dry_run_plans_what_waits_on_links_it_would_make() -> None:
     assert [request.path for request in report.requests] == [
         "/api/v3/rootfolder", "/api/v3/downloadclient",
     ]
+
+
+def test_a_password_changed_in_env_is_sent_again_though_the_app_masks_it(
+    tmp_path: Path,
+) -> None:
+    from mediastack.links.secret_memory import SecretMemory
+
+    fake = FakeArr()
+
+    def run(password: str) -> LinkStatus:
+        wanted = Wanted(frozenset({"sonarr", "qbittorrent"}), {}, "http://unused", "admin",
+                        password)
+        link = ProviderLink(download_client_spec(wanted, "sonarr"), "qBittorrent download client")
+        context = _context(fake)
+        context.secrets = SecretMemory(tmp_path / "memory.json")
+        return reconcile([link], context, dry_run=False).links[0].status
+
+    assert run("first-password") is LinkStatus.MADE
+    assert run("first-password") is LinkStatus.OK
+    assert run("rotated-password") is LinkStatus.REPAIRED
+    assert _client(fake)["password"] == "rotated-password"
+    assert run("rotated-password") is LinkStatus.OK
