@@ -19,7 +19,6 @@ run, so notifications and retries are decided as by one long-lived job.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ from typing import Any, Protocol
 
 from mediastack.notify.message import Notification
 from mediastack.supervisor.clock import Clock
+from mediastack.supervisor.runtime.folded_runs import FoldedRuns
 from mediastack.supervisor.runtime.job_notices import job_crashed
 from mediastack.supervisor.runtime.job_process import (
     JobCrashed,
@@ -86,32 +86,24 @@ class PortSyncRunner:
         self._worker = worker
         self._notifier = notifier
         self._inbox = inbox
-        self._lock = threading.Lock()
-        self._queued: SyncTrigger | None = None
-        self._running = False
-        self._next_due: datetime | None = None
+        self._runs = FoldedRuns(
+            "port sync", worker, self._run,
+            schedule=lambda: (self._job.next_due(), SyncTrigger.TIMER),
+            finished=lambda: self._inbox.put(JobFinished(JOB_NAME)),
+            timer=SyncTrigger.TIMER,
+        )  # fmt: skip
 
     def trigger(self, trigger: SyncTrigger) -> None:
         """Queue a run for ``trigger``, or fold it into the run already queued."""
-        with self._lock:
-            if self._queued is not None:
-                logger.info("port sync (%s): folded into the queued run", trigger)
-                return
-            self._queued = trigger
-        logger.info("port sync (%s): queued", trigger)
-        self._worker.submit(self._run)
+        self._runs.trigger(trigger)
 
     def next_wakeup(self) -> datetime | None:
         """Return when the safety-net sync is due; None while a run is queued or running."""
-        with self._lock:
-            busy = self._queued is not None or self._running
-            return None if busy else self._next_due
+        return self._runs.next_wakeup()
 
     def tick(self, now: datetime) -> None:
         """Queue the safety-net sync when it is due at ``now``."""
-        due = self.next_wakeup()
-        if due is not None and due <= now:
-            self.trigger(SyncTrigger.TIMER)
+        self._runs.tick(now)
 
     def interrupt(self) -> None:
         """End the running sync's wait for a forwarded port (the daemon is stopping)."""
@@ -125,9 +117,7 @@ class PortSyncRunner:
             logger.warning("port sync did not end within %.0f s: ended", timeout)
         self._job.close()
 
-    def _run(self) -> None:
-        with self._lock:
-            trigger, self._queued, self._running = self._queued or SyncTrigger.TIMER, None, True
+    def _run(self, trigger: SyncTrigger) -> None:
         try:
             notification = self._job.run(trigger)
         except Exception as error:
@@ -136,11 +126,6 @@ class PortSyncRunner:
         else:
             if notification is not None:
                 self._notifier.put(notification)
-        finally:
-            with self._lock:
-                self._running = False
-                self._next_due = self._job.next_due()
-            self._inbox.put(JobFinished(JOB_NAME))
 
 
 @dataclass(frozen=True)

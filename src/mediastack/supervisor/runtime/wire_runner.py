@@ -19,7 +19,6 @@ The child process (``WireProcess``) keeps httpx and the links' models out of the
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +26,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from mediastack.supervisor.clock import Clock
+from mediastack.supervisor.runtime.folded_runs import FoldedRuns
 from mediastack.supervisor.runtime.job_notices import job_crashed
 from mediastack.supervisor.runtime.job_process import (
     JobCrashed,
@@ -110,40 +110,29 @@ class WireRunner:
         self._clock = clock
         self._interval = interval
         self._start_delay = start_delay
-        self._lock = threading.Lock()
-        self._queued: WireTrigger | None = None
-        self._running = False
-        self._next_due: datetime | None = None
-        self._due_trigger = WireTrigger.START
         self._previous: dict[str, LinkRecord] = {}
+        self._runs = FoldedRuns(
+            "wire", worker, self._run,
+            schedule=lambda: (self._clock.now() + self._interval, WireTrigger.TIMER),
+            finished=lambda: self._inbox.put(JobFinished(JOB_NAME)),
+            timer=WireTrigger.START,
+        )  # fmt: skip
 
     def start(self) -> None:
         """Schedule the start run, ``start_delay`` from now."""
-        with self._lock:
-            self._next_due = self._clock.now() + self._start_delay
-            self._due_trigger = WireTrigger.START
+        self._runs.due_at(self._clock.now() + self._start_delay, WireTrigger.START)
 
     def trigger(self, trigger: WireTrigger) -> None:
         """Queue a run for ``trigger``, or fold it into the run already queued."""
-        with self._lock:
-            if self._queued is not None:
-                logger.debug("wire (%s): folded into the queued run", trigger)
-                return
-            self._queued = trigger
-        logger.info("wire (%s): queued", trigger)
-        self._worker.submit(self._run)
+        self._runs.trigger(trigger)
 
     def next_wakeup(self) -> datetime | None:
         """Return when the next timed run is due; None while a run is queued or running."""
-        with self._lock:
-            busy = self._queued is not None or self._running
-            return None if busy else self._next_due
+        return self._runs.next_wakeup()
 
     def tick(self, now: datetime) -> None:
         """Queue the timed run (the start run, then the safety net) when due at ``now``."""
-        due = self.next_wakeup()
-        if due is not None and due <= now:
-            self.trigger(self._due_trigger)
+        self._runs.tick(now)
 
     def interrupt(self) -> None:
         """End the running wire (the daemon is stopping)."""
@@ -156,9 +145,7 @@ class WireRunner:
             self._job.interrupt()
         self._job.close()
 
-    def _run(self) -> None:
-        with self._lock:
-            trigger, self._queued, self._running = self._queued or WireTrigger.TIMER, None, True
+    def _run(self, trigger: WireTrigger) -> None:
         try:
             run = self._job.run(trigger)
         except Exception as error:
@@ -167,12 +154,6 @@ class WireRunner:
         else:
             if run is not None:
                 self._report(trigger, run)
-        finally:
-            with self._lock:
-                self._running = False
-                self._next_due = self._clock.now() + self._interval
-                self._due_trigger = WireTrigger.TIMER
-            self._inbox.put(JobFinished(JOB_NAME))
 
     def _report(self, trigger: WireTrigger, run: WireRun) -> None:
         """Log the run (each broken link once, see ``wire_notices``) and notify on change."""
