@@ -48,11 +48,17 @@ class AppRefusedError(AppError):
     ``warnings_only`` is True when every one of them is a warning."""
 
     def __init__(
-        self, app: str, message: str, problems: tuple[str, ...], warnings_only: bool
+        self,
+        app: str,
+        message: str,
+        problems: tuple[str, ...],
+        warnings_only: bool,
+        status: int = 400,
     ) -> None:
         super().__init__(app, message)
         self.problems = problems
         self.warnings_only = warnings_only
+        self.status = status
 
 
 @dataclass
@@ -119,7 +125,9 @@ class AppApi:
 
     def wait_until_answering(self, seconds: float, clock: Callable[[], float] = time.monotonic,
                              sleep: Callable[[float], None] = time.sleep) -> None:
-        """Return once ``status_path`` answers; raise the last AppError after ``seconds``."""
+        """Return once ``status_path`` answers (a 4xx is an answer: the links then say what
+        is wrong); wait through no answer or a 5xx (starting); raise the last AppError after
+        ``seconds``, or at once a refused API key."""
         deadline = clock() + seconds
         while True:
             try:
@@ -127,6 +135,12 @@ class AppApi:
                 return
             except AppAuthError:
                 raise
+            except AppRefusedError as refusal:
+                if refusal.status < 500:
+                    return
+                if clock() >= deadline:
+                    raise
+                sleep(WAIT_STEP_SECONDS)
             except AppError:
                 if clock() >= deadline:
                     raise
@@ -171,6 +185,7 @@ def _refused(app: str, method: str, url: str, response: httpx.Response) -> AppRe
         f"{app} refused {method} {url} ({response.status_code}): {listed}",
         tuple(problems),
         warnings_only=bool(problems) and all(warnings),
+        status=response.status_code,
     )
 
 

@@ -241,3 +241,15 @@ def test_a_password_changed_in_env_is_sent_again_though_the_app_masks_it(
     assert run("rotated-password") is LinkStatus.REPAIRED
     assert _client(fake)["password"] == "rotated-password"
     assert run("rotated-password") is LinkStatus.OK
+
+
+def test_an_app_answering_404_is_not_waited_for() -> None:
+    import httpx
+
+    def missing(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404)
+
+    api = AppApi("sonarr", "http://s.test", "k", transport=httpx.MockTransport(missing))
+    slept: list[float] = []
+    api.wait_until_answering(60.0, clock=lambda: 0.0, sleep=slept.append)
+    assert slept == []
