@@ -76,7 +76,10 @@ def keep_only(config: dict[str, Any], kept: Iterable[str], **supervisor: Any) ->
     host ports (other labs may be up on the shared engine meanwhile), the supervisor with
     ``supervisor``'s settings, at most 60 cascades an hour, and autoheal held back for an
     hour: it watches every autoheal=true container on the engine, and on a shared engine it
-    must not restart another test's containers (its policy is unit-tested)."""
+    must not restart another test's containers (its policy is unit-tested). The wire job is
+    off: a daemon on the host cannot reach the apps by service name, as the supervisor's
+    container does, so every run would only report them unreachable (the daemon's wire is
+    tested where it ships: test_shipped_lab.py)."""
     kept = tuple(kept)
     for name in CATALOGUE:
         if name not in kept:
@@ -84,6 +87,7 @@ def keep_only(config: dict[str, Any], kept: Iterable[str], **supervisor: Any) ->
     for name in kept:
         settings = config["services"].setdefault(name, {})
         settings["ports"] = {port: free_port() for port in settings.get("ports", {})}
+    config.setdefault("wiring", {})["enabled"] = False
     config["supervisor"].update(
         max_cascades_per_hour=60,
         autoheal_grace_seconds=3600,
