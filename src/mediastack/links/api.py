@@ -135,13 +135,9 @@ class AppApi:
                 return
             except AppAuthError:
                 raise
-            except AppRefusedError as refusal:
-                if refusal.status < 500:
-                    return
-                if clock() >= deadline:
-                    raise
-                sleep(WAIT_STEP_SECONDS)
-            except AppError:
+            except AppError as error:
+                if isinstance(error, AppRefusedError) and error.status < 500:
+                    return  # it answered: the links say what is wrong
                 if clock() >= deadline:
                     raise
                 sleep(WAIT_STEP_SECONDS)
