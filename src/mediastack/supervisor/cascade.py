@@ -24,7 +24,6 @@ from mediastack.supervisor.actions import (
     Action,
     CascadeFinished,
     FinishedCascade,
-    GiveUp,
     Gluetun,
     Notify,
     Outcome,
@@ -40,6 +39,16 @@ from mediastack.supervisor.actions import (
     WaitForGluetun,
 )
 from mediastack.supervisor.backoff import Backoff
+from mediastack.supervisor.cascade_notices import (
+    CASCADE_SUBJECT,
+    NOT_HEALTHY_IN_NAMESPACE,
+    clock_time,
+    detected_notice,
+    give_up,
+    paused_notice,
+    seconds,
+    summary_notice,
+)
 from mediastack.supervisor.clock import require_aware
 from mediastack.supervisor.limits import CascadeLimiter, LimiterState, Paused, RateLimited
 from mediastack.supervisor.observations import (
@@ -53,6 +62,7 @@ from mediastack.supervisor.observations import (
     Tick,
     Verification,
     VerificationResult,
+    prepared_services,
     stale_services,
 )
 from mediastack.supervisor.progress import (
@@ -62,7 +72,6 @@ from mediastack.supervisor.progress import (
     Phase,
 )
 
-CASCADE_SUBJECT = "cascades"
 DEPENDENT_RETRY = Backoff(timedelta(seconds=5), timedelta(seconds=60), max_attempts=4)
 
 
@@ -230,35 +239,82 @@ class CascadeMachine:
         self, gluetun: Gluetun, staleness: Staleness, healthy: bool, now: datetime
     ) -> list[Action]:
         """A gluetun incarnation no cascade targets: supersede the one in flight, open one for
-        it if dependents are stale, and heal at once when it is already healthy."""
+        it if dependents are stale, and heal at once when it is already healthy. A new start
+        of the container the cascade waits for continues that cascade (``_rebase``)."""
+        cascade = self._in_flight
+        if cascade is not None and _same_container_waiting(cascade, gluetun):
+            return self._rebase(cascade, gluetun, staleness, healthy, now)
         actions = self._finish(Outcome.SUPERSEDED, now) if self._in_flight else []
         actions += self._open(gluetun, staleness, healthy, now)
         if healthy and self._in_flight is not None:
             actions += self._begin_healing(staleness, now)
         return actions
 
+    def _rebase(
+        self,
+        cascade: InFlightCascade,
+        gluetun: Gluetun,
+        staleness: Staleness,
+        healthy: bool,
+        now: datetime,
+    ) -> list[Action]:
+        """The container the cascade waits for started again (a burst of restarts while the
+        VPN comes up). What was prepared joins it by container id, so it stays prepared: the
+        cascade follows the new start with a fresh wait and prepares only what is newly
+        stale. One burst is one cascade, counted once, each dependent made once."""
+        self._gluetun = gluetun
+        deadline = now + self._settings.gluetun_healthy_timeout
+        self._in_flight = replace(cascade, gluetun=gluetun, gluetun_deadline=deadline)
+        self._adopt_prepared(staleness)
+        if healthy:
+            return self._begin_healing(staleness, now)
+        underway = set(self._require_cascade().services_in(*_PREPARATION))
+        fresh = {s: r for s, r in stale_services(staleness).items() if s not in underway}
+        self._in_flight = self._require_cascade().with_dependents(
+            *(_pending(self._require_cascade().dependent(s), s, r) for s, r in fresh.items())
+        )
+        actions: list[Action] = [WaitForGluetun(gluetun, deadline)]
+        return actions + ([self._prepare(tuple(fresh), now)] if fresh else [])
+
+    def _adopt_prepared(self, staleness: Staleness) -> None:
+        """Take the containers the engine shows prepared for the current gluetun (created,
+        joined to it, never started: by this cascade, a previous process or a cascade that
+        gave up waiting) as prepared: they are started, never made again."""
+        cascade = self._require_cascade()
+        adopted = [
+            replace(_existing(cascade, service), status=DependentStatus.PREPARED, due_at=None)
+            for service in prepared_services(staleness)
+            if not _existing(cascade, service).final
+            and _existing(cascade, service).status is not DependentStatus.RECREATING
+        ]
+        self._in_flight = cascade.with_dependents(*adopted)
+
     def _open(
         self, gluetun: Gluetun, staleness: Staleness, healthy: bool, now: datetime
     ) -> list[Action]:
         previous, self._gluetun = self._gluetun, gluetun
         stale = stale_services(staleness)
-        if not stale:
+        prepared = prepared_services(staleness)
+        if not stale and not prepared:
             return []
+        shown = stale | dict.fromkeys(prepared, "prepared")
         paused_until = self._limiter.status(now).paused_until
         if paused_until is not None:
-            return [_paused_notice(gluetun, paused_until, stale)]
+            return [paused_notice(gluetun, paused_until, shown)]
         deadline = now + self._settings.gluetun_healthy_timeout
         self._in_flight = InFlightCascade.open(gluetun, now, deadline, stale)
+        self._adopt_prepared(staleness)
         if healthy:
-            return [_detected_notice(previous, gluetun, stale, None)]
+            return [detected_notice(previous, gluetun, shown, None)]
         # Preparing removes the old containers, so the cascade counts from here: a gluetun
         # that restarts in a loop is paused before it churns its dependents again and again.
         refusal = self._ask_limiter(now)
         if refusal:
             return refusal
         self._in_flight = replace(self._require_cascade(), counted=True)
-        notice = _detected_notice(previous, gluetun, stale, deadline - now)
-        return [notice, WaitForGluetun(gluetun, deadline), self._prepare(tuple(stale), now)]
+        notice = detected_notice(previous, gluetun, shown, deadline - now)
+        actions: list[Action] = [notice, WaitForGluetun(gluetun, deadline)]
+        return actions + ([self._prepare(tuple(stale), now)] if stale else [])
 
     def _prepare(self, services: tuple[str, ...], now: datetime) -> PrepareDependents:
         cascade = self._require_cascade()
@@ -272,7 +328,7 @@ class CascadeMachine:
         return PrepareDependents(cascade.gluetun, services)
 
     def _gluetun_timed_out(self, cascade: InFlightCascade, now: datetime) -> list[Action]:
-        waited = _seconds(now - cascade.detected_at)
+        waited = seconds(now - cascade.detected_at)
         message = (
             f"gluetun {cascade.gluetun.short_id} is still not healthy after {waited}; its "
             f"{len(cascade.dependents)} stale dependents were not started (those prepared wait "
@@ -284,7 +340,10 @@ class CascadeMachine:
         return [notice, *self._finish(Outcome.GLUETUN_TIMEOUT, now)]
 
     def _on_prepared(self, result: PrepareResult, now: datetime) -> list[Action]:
-        progress = self._awaiting(result.gluetun, result.service, DependentStatus.PREPARING)
+        # Prepared for an earlier start of the same container: valid for this one too.
+        progress = self._awaiting(
+            result.gluetun, result.service, DependentStatus.PREPARING, same_container=True
+        )
         if progress is None:
             return []
         if self._phase() is Phase.HEALING:  # gluetun turned healthy while compose prepared
@@ -305,6 +364,7 @@ class CascadeMachine:
         """Gluetun is healthy: start what was prepared, recreate every other stale dependent.
         A prepared dependent is kept whatever the engine says now: its container is created,
         not running, or (while compose still prepares it) briefly absent."""
+        self._adopt_prepared(staleness)
         cascade = self._require_cascade()
         stale = stale_services(staleness)
         underway = [item for item in cascade.dependents if item.status in _PREPARATION]
@@ -314,6 +374,7 @@ class CascadeMachine:
             refusal = self._ask_limiter(now)
             if refusal:
                 return refusal
+        self._limiter.settle()  # healing: the next start of this container counts again
         kept = {item.service for item in underway}
         pending = tuple(
             _pending(cascade.dependent(service), service, reason)
@@ -340,11 +401,11 @@ class CascadeMachine:
 
     def _ask_limiter(self, now: datetime) -> list[Action]:
         """Return the refusal actions when the limiter refuses, or [] when it allows (counted)."""
-        decision = self._limiter.request(now)
+        decision = self._limiter.request(now, self._require_cascade().gluetun.container_id)
         if isinstance(decision, RateLimited):
             message = (
                 f"Restart loop: {decision.cascades_in_window} cascades within the last hour. "
-                f"Cascades are paused until {_clock_time(decision.until)}; dependents are left "
+                f"Cascades are paused until {clock_time(decision.until)}; dependents are left "
                 "as they are. Fix gluetun, then run `mediastack supervise --resume`."
             )
             return [
@@ -354,7 +415,7 @@ class CascadeMachine:
             ]
         if isinstance(decision, Paused):
             stale = {item.service: item.reason for item in self._require_cascade().dependents}
-            notice = _paused_notice(self._require_cascade().gluetun, decision.until, stale)
+            notice = paused_notice(self._require_cascade().gluetun, decision.until, stale)
             return [notice, *self._finish(Outcome.RATE_LIMITED, now)]
         return []
 
@@ -362,6 +423,7 @@ class CascadeMachine:
         """Same gluetun, fresh engine state (supervisor restarted or stream reconnected): recreate
         what is still stale, verify what no longer is; never touch a dependent already done,
         waiting for its retry, or whose recreate or verification this process is running."""
+        self._adopt_prepared(staleness)
         cascade = self._require_cascade()
         stale = stale_services(staleness)
         start: list[str] = []
@@ -431,10 +493,10 @@ class CascadeMachine:
         detail = result.detail or "no detail"
         match result.outcome:
             case Verification.HEALTHY:
-                self._update(replace(progress, status=DependentStatus.DONE, due_at=None))
+                self._update(replace(progress, status=DependentStatus.DONE, due_at=now))
                 return self._finish_if_done(now)
             case Verification.FAILED:
-                return self._failed(progress, f"not healthy in gluetun's namespace: {detail}", now)
+                return self._failed(progress, f"{NOT_HEALTHY_IN_NAMESPACE}: {detail}", now)
             case Verification.PROBE_UNAVAILABLE:
                 return self._probe_unavailable(progress, detail, now)
             case _:
@@ -447,7 +509,7 @@ class CascadeMachine:
             self._update(
                 replace(progress, status=DependentStatus.GAVE_UP, due_at=None, reason=reason)
             )
-            return [*_give_up(progress, reason, "recreate"), *self._finish_if_done(now)]
+            return [*give_up(progress, reason, "recreate"), *self._finish_if_done(now)]
         at = now + delay
         self._update(replace(progress, status=DependentStatus.RETRY_WAIT, due_at=at, reason=reason))
         return [RetryDependent(progress.service, "recreate", at, progress.attempts + 1, reason)]
@@ -465,7 +527,7 @@ class CascadeMachine:
             replace(progress, status=status, probe_attempts=probes, due_at=at, reason=reason)
         )
         if at is None:
-            return [*_give_up(progress, reason, "verify"), *self._finish_if_done(now)]
+            return [*give_up(progress, reason, "verify"), *self._finish_if_done(now)]
         return [RetryDependent(progress.service, "verify", at, probes + 1, reason)]
 
     # -- time --------------------------------------------------------------------------------
@@ -491,7 +553,7 @@ class CascadeMachine:
         late = now - self._settings.result_grace
         for progress in self._require_cascade().dependents:
             if progress.status in _AWAITING and _is_due(progress, late):
-                reason = f"no {progress.status.value} result by {_clock_time(progress.due_at)}"
+                reason = f"no {progress.status.value} result by {clock_time(progress.due_at)}"
                 actions += self._failed(progress, reason, now)
                 if self._in_flight is None:
                     break
@@ -528,7 +590,7 @@ class CascadeMachine:
         healed = cascade.services_in(DependentStatus.DONE)
         outcome = Outcome.HEALED if len(healed) == len(cascade.dependents) else Outcome.PARTIAL
         outcome = Outcome.FAILED if not healed else outcome
-        return [_summary_notice(cascade, outcome, now), *self._finish(outcome, now)]
+        return [summary_notice(cascade, outcome, now), *self._finish(outcome, now)]
 
     def _finish(self, outcome: Outcome, now: datetime) -> list[Action]:
         cascade = self._require_cascade()
@@ -558,11 +620,20 @@ class CascadeMachine:
         return self._in_flight
 
     def _awaiting(
-        self, gluetun: Gluetun, service: str, status: DependentStatus
+        self,
+        gluetun: Gluetun,
+        service: str,
+        status: DependentStatus,
+        same_container: bool = False,
     ) -> DependentProgress | None:
         """Return the dependent's progress when a result for it is awaited, else None (a late
-        result, or one for a gluetun no longer targeted, is ignored)."""
-        if not self._targets(gluetun):
+        result, or one for a gluetun no longer targeted, is ignored; with ``same_container``,
+        one for another start of the targeted container counts)."""
+        cascade = self._in_flight
+        if same_container and cascade is not None:
+            if cascade.gluetun.container_id != gluetun.container_id:
+                return None
+        elif not self._targets(gluetun):
             return None
         progress = self._require_cascade().dependent(service)
         return progress if progress is not None and progress.status is status else None
@@ -581,6 +652,15 @@ _RESUMABLE = (
     DependentStatus.VERIFYING,
     DependentStatus.VERIFY_WAIT,
 )
+
+
+def _same_container_waiting(cascade: InFlightCascade, gluetun: Gluetun) -> bool:
+    """True when ``gluetun`` is a new start of the container ``cascade`` still waits for."""
+    return (
+        cascade.phase is Phase.WAITING_FOR_GLUETUN
+        and cascade.gluetun.container_id == gluetun.container_id
+        and cascade.gluetun != gluetun
+    )
 
 
 def _is_due(progress: DependentProgress, now: datetime) -> bool:
@@ -609,68 +689,3 @@ def _recreating(
         due_at=due,
         reason=reason or current.reason,
     )
-
-
-def _give_up(progress: DependentProgress, reason: str, step: str) -> list[Action]:
-    attempts = progress.attempts if step == "recreate" else progress.probe_attempts + 1
-    message = (
-        f"{progress.service} could not be healed after {attempts} {step} attempts ({reason}). "
-        f"It may still be outside gluetun's namespace: check `docker logs` of {progress.service} "
-        "and `mediastack status`. The other dependents are healed independently of it."
-    )
-    return [
-        GiveUp(progress.service, reason),
-        Notify(Stage.DEPENDENT_FAILED, progress.service, message, Priority.HIGH),
-    ]
-
-
-def _detected_notice(
-    previous: Gluetun | None, gluetun: Gluetun, stale: dict[str, str], wait: timedelta | None
-) -> Notify:
-    if previous is None:
-        what = f"gluetun {gluetun.short_id}: {len(stale)} dependents are stale"
-    elif previous == gluetun:
-        what = f"found {len(stale)} dependents stranded outside gluetun {gluetun.short_id}"
-    elif previous.container_id == gluetun.container_id:
-        what = f"gluetun {gluetun.short_id} restarted in place; {len(stale)} dependents are stale"
-    else:
-        what = f"gluetun was recreated as {gluetun.short_id}; {len(stale)} dependents are stale"
-    then = (
-        "recreating them now"
-        if wait is None
-        else f"preparing their new containers while waiting up to {_seconds(wait)} for it"
-    )
-    message = f"{what} ({', '.join(stale)}); {then}."
-    return Notify(Stage.GLUETUN_RESTARTED, gluetun.short_id, message[0].upper() + message[1:])
-
-
-def _paused_notice(gluetun: Gluetun, until: datetime, stale: dict[str, str]) -> Notify:
-    message = (
-        f"gluetun {gluetun.short_id} needs a cascade but cascades are paused until "
-        f"{_clock_time(until)}; {len(stale)} dependents stay stale ({', '.join(sorted(stale))}). "
-        "`mediastack supervise --resume` lifts the pause."
-    )
-    return Notify(Stage.PAUSED, CASCADE_SUBJECT, message, Priority.HIGH)
-
-
-def _summary_notice(cascade: InFlightCascade, outcome: Outcome, now: datetime) -> Notify:
-    healed = cascade.services_in(DependentStatus.DONE)
-    failed = cascade.services_in(DependentStatus.GAVE_UP, DependentStatus.UNVERIFIED)
-    took = _seconds(now - cascade.detected_at)
-    healthy_after = _seconds((cascade.healthy_at or now) - cascade.detected_at)
-    text = f"{len(healed)} dependents recreated into gluetun {cascade.gluetun.short_id} in {took}"
-    text += f" (gluetun healthy after {healthy_after})"
-    if healed:
-        text += f": {', '.join(healed)}"
-    if outcome is Outcome.HEALED:
-        return Notify(Stage.HEALED, cascade.gluetun.short_id, text + ".")
-    text += f". Not healed: {', '.join(failed)}; see the messages about them."
-    return Notify(Stage.CASCADE_INCOMPLETE, cascade.gluetun.short_id, text, Priority.HIGH)
-
-
-def _seconds(span: timedelta) -> str:
-    return f"{span.total_seconds():.1f} s"
-
-
-def _clock_time(moment: datetime | None) -> str:
-    return "?" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")

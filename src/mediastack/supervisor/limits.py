@@ -4,6 +4,12 @@ The (N+1)th cascade requested within the window is refused as ``RateLimited`` an
 cascades until ``now + pause``; every request during the pause is refused as ``Paused`` (the
 caller already said so once). ``resume()`` lifts the pause and forgets the window, so the user
 who fixed the cause gets a fresh budget. The state is plain data, to be persisted as it is.
+
+A request names its gluetun container. A cascade counted for one container stays the open
+charge until it reaches healing (``settle``): a burst of restarts of that container while it
+never turned healthy, or its healthy event after the cascade gave up waiting, rides on that one
+count. So one gluetun start costs one cascade however slow the VPN is; a container that turns
+healthy and restarts again is counted again, which is what catches a restart loop.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ class LimiterState:
 
     cascade_times: tuple[datetime, ...] = ()
     pause_until: datetime | None = None
+    open_charge: str | None = None  # the gluetun container counted and not yet healing
 
 
 @dataclass(frozen=True)
@@ -97,20 +104,29 @@ class CascadeLimiter:
         """Return the current state, to persist."""
         return self._state
 
-    def request(self, now: datetime) -> LimitDecision:
-        """Given the time a cascade wants to start, return whether it may; count it if it may,
+    def request(self, now: datetime, container_id: str | None = None) -> LimitDecision:
+        """Given the time a cascade wants to start (for gluetun ``container_id``), return
+        whether it may; count it if it may (unless that container's count is still open),
         start the loop pause if it exceeds the limit."""
         now = require_aware(now)
         self.expire_pause(now)
         if self._state.pause_until is not None:
             return Paused(self._state.pause_until)
         recent = self._recent(now)
+        charged = container_id is not None and self._state.open_charge == container_id
+        if charged and recent:
+            return Allowed(len(recent))
         if len(recent) >= self._max:
             until = now + self._pause
             self._state = LimiterState(recent, until)
             return RateLimited(until, len(recent))
-        self._state = LimiterState((*recent, now), None)
+        self._state = LimiterState((*recent, now), None, container_id)
         return Allowed(len(recent) + 1)
+
+    def settle(self) -> None:
+        """The counted cascade reached healing: the next start is a cascade of its own."""
+        if self._state.open_charge is not None:
+            self._state = replace(self._state, open_charge=None)
 
     def expire_pause(self, now: datetime) -> bool:
         """Given the time, end a pause whose time is over; return True when one just ended."""

@@ -16,10 +16,27 @@ from mediastack.supervisor.actions import Gluetun
 
 Staleness = Mapping[str, str | None]
 
+PREPARED = "prepared: created for the current gluetun, never started"
+"""The reason of a dependent whose new container joins the running gluetun by id and waits,
+created, to be started: starting it heals it; recreating it would make it again."""
+STOPPED_BY_USER = "stopped by its user"
+"""The reason of a dependent its user stopped: left alone (not stale, never counted)."""
+_NOT_STALE = (PREPARED, STOPPED_BY_USER)
+
 
 def stale_services(staleness: Staleness) -> dict[str, str]:
-    """Given a staleness mapping, return the stale services and their reasons, sorted by name."""
-    return {service: reason for service, reason in sorted(staleness.items()) if reason is not None}
+    """Given a staleness mapping, return the services to recreate and their reasons, sorted
+    by name (prepared and user-stopped ones are not among them)."""
+    return {
+        service: reason
+        for service, reason in sorted(staleness.items())
+        if reason is not None and reason not in _NOT_STALE
+    }
+
+
+def prepared_services(staleness: Staleness) -> tuple[str, ...]:
+    """Given a staleness mapping, return the services prepared for the current gluetun."""
+    return tuple(service for service, reason in sorted(staleness.items()) if reason == PREPARED)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,9 @@ FINAL_STATUSES = frozenset(
 
 @dataclass(frozen=True)
 class DependentProgress:
-    """One dependent of the in-flight cascade; ``reason``: why it is stale, then the last error."""
+    """One dependent of the in-flight cascade; ``reason``: why it is stale, then the last error.
+    ``due_at``: when the awaited result or the retry is due; for a done one, when it was done
+    (its summary's timing)."""
 
     service: str
     status: DependentStatus = DependentStatus.PENDING

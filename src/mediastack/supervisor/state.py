@@ -130,6 +130,18 @@ class SupervisorStore:
         )
         return tuple(row[0] for row in rows)
 
+    # -- dependents stopped by their user ------------------------------------------------
+
+    def user_stopped(self) -> frozenset[str]:
+        """Return the dependents their user stopped (a ``stop`` the supervisor did not make)."""
+        value = _get_meta(self._connection.cursor(), "user_stopped")
+        return frozenset(json.loads(value)) if value else frozenset()
+
+    def set_user_stopped(self, services: frozenset[str]) -> None:
+        """Replace the set of dependents stopped by their user."""
+        with self._transaction() as cursor:
+            _set_meta(cursor, "user_stopped", json.dumps(sorted(services)) if services else None)
+
     # -- history -----------------------------------------------------------------------------
 
     def history(self, limit: int = 10) -> tuple[FinishedCascade, ...]:
@@ -187,8 +199,9 @@ class SupervisorStore:
     def _load_limiter(self) -> LimiterState:
         rows = self._connection.execute("SELECT started_at FROM cascade_window ORDER BY started_at")
         times = tuple(require_aware(datetime.fromisoformat(row[0])) for row in rows)
-        pause = _moment(_get_meta(self._connection.cursor(), "pause_until"))
-        return LimiterState(times, pause)
+        cursor = self._connection.cursor()
+        pause = _moment(_get_meta(cursor, "pause_until"))
+        return LimiterState(times, pause, _get_meta(cursor, "open_charge"))
 
     def _load_gluetun(self) -> Gluetun | None:
         cursor = self._connection.cursor()
@@ -232,6 +245,7 @@ def _write_limiter(cursor: sqlite3.Cursor, limiter: LimiterState) -> None:
         "INSERT INTO cascade_window VALUES (?)", [(_text(t),) for t in limiter.cascade_times]
     )
     _set_meta(cursor, "pause_until", _optional_text(limiter.pause_until))
+    _set_meta(cursor, "open_charge", limiter.open_charge)
 
 
 def _write_gluetun(cursor: sqlite3.Cursor, gluetun: Gluetun | None) -> None:

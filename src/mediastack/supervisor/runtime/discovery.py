@@ -9,6 +9,9 @@ while the supervisor was down, is covered). A dependent is stale when the shared
 its ``/proc/<pid>/ns/net`` differs, or, when namespaces cannot be read, it started before
 gluetun), or when it is not running: on engine 20.10 a dependent whose start raced gluetun's
 stays exited with "cannot join network of a non running container"; recreating it is the fix.
+Two kinds of not running are not stale: a container created for the running gluetun and never
+started (``PREPARED``: a cascade's, or one that gave up waiting; starting it is the fix) and a
+dependent its user stopped (``STOPPED_BY_USER``: the daemon saw a ``stop`` it did not make).
 
 Measured on engine 20.10: a rendered dependent has no container only while compose replaces
 it (or when the user removed it): such a service is left out, not recreated.
@@ -36,6 +39,7 @@ from mediastack.stack.status import Verdict, namespace_verdict
 from mediastack.supervisor.actions import Gluetun
 from mediastack.supervisor.autoheal import HealthReport
 from mediastack.supervisor.events import AUTOHEAL_LABEL, Health
+from mediastack.supervisor.observations import PREPARED, STOPPED_BY_USER
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +47,8 @@ GLUETUN_SERVICE = "gluetun"
 CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
+CREATED = "created"
+"""The status of a container made and never started."""
 
 
 @dataclass(frozen=True)
@@ -144,8 +150,10 @@ class EngineSurveyor:
         engine: ContainerReader,
         layout: Callable[[], Layout],
         known_gluetun_ids: Callable[[], Sequence[str]],
+        user_stopped: Callable[[], frozenset[str]] = frozenset,
     ) -> None:
         self._engine = engine
+        self._user_stopped = user_stopped
         self._layout_source = layout
         self._layout: Layout | None = None
         self._known_gluetun_ids = known_gluetun_ids
@@ -168,9 +176,13 @@ class EngineSurveyor:
             return Survey(None, {}, targets)
         gluetun_namespace = self._engine.network_namespace(gluetun.pid)
         staleness: dict[str, str | None] = {}
+        stopped = self._user_stopped()
         for target, container in self._dependents(layout, containers, gluetun):
             targets[target.key] = target
-            staleness[target.key] = self._stale_reason(container, gluetun, gluetun_namespace)
+            if not container.running:
+                staleness[target.key] = _not_running(target.key in stopped, container, gluetun)
+            else:
+                staleness[target.key] = self._stale_reason(container, gluetun, gluetun_namespace)
         return Survey(gluetun, staleness, targets)
 
     def gluetun(self) -> ContainerInfo | None:
@@ -245,6 +257,16 @@ class EngineSurveyor:
         namespace = self._engine.network_namespace(container.pid)
         check = namespace_verdict(container, gluetun, namespace, gluetun_namespace)
         return None if check.verdict is Verdict.OK else check.reason
+
+
+def _not_running(stopped_by_user: bool, container: ContainerInfo, gluetun: ContainerInfo) -> str:
+    """Return why a dependent that is not running is, or is not, stale."""
+    if stopped_by_user and container.status != CREATED:
+        return STOPPED_BY_USER
+    joined = container.network_container
+    if container.status == CREATED and joined is not None and _same_container(joined, gluetun.id):
+        return PREPARED
+    return f"not running ({container.status})"
 
 
 def _rendered_targets(layout: Layout) -> dict[str, DependentTarget]:

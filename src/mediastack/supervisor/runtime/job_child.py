@@ -313,9 +313,7 @@ def backup(
 # -- wire ----------------------------------------------------------------------------------------
 
 
-def wire(
-    loaded: LoadedConfig, arguments: Mapping[str, Any], channel: Channel
-) -> Mapping[str, Any]:
+def wire(loaded: LoadedConfig, arguments: Mapping[str, Any], channel: Channel) -> Mapping[str, Any]:
     """Wire the apps once with ``arguments["secrets"]``; return each link's state (app, key,
     title, status, detail) and the run's summary line. Never fails for an app: a link it
     breaks is a broken link in the result."""

@@ -210,6 +210,12 @@ def _wire(
     # A short interval (a lab's) also shortens the first run's wait after start.
     start_delay = min(START_DELAY, interval)
     return WireRunner(
-        process, worker, notifier, inbox, loaded.config.name, clock, interval,
+        process,
+        worker,
+        notifier,
+        inbox,
+        loaded.config.name,
+        clock,
+        interval,
         start_delay=start_delay,
     )
