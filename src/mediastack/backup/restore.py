@@ -30,6 +30,7 @@ from mediastack.backup.run import Now, require_archive, utc_now
 from mediastack.backup.selection import RESTORE_WORK_FOLDER
 from mediastack.backup.verify import verify_archive
 from mediastack.config import LoadedConfig
+from mediastack.stack.lease import LeaseHolder, lease_folder
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -138,7 +139,8 @@ def restore_backup(
             raise
         owners = control.services_owning(apps)
         plan = plan_restore(apps, owners, control.running(owners))
-        kept = _replace(loaded.config_folder, work, plan, control)
+        with LeaseHolder(lease_folder(loaded.root)).hold(owners, "mediastack restore"):
+            kept = _replace(loaded.config_folder, work, plan, control)
     files = sum(1 for entry in manifest.entries if entry.app in apps)
     return RestoreResult(found.path, plan, files, kept_aside=tuple(kept))
 

@@ -113,7 +113,8 @@ def up(
         "with services named, only those.",
     ),
     wire_apps: bool = typer.Option(
-        True, "--wire/--no-wire",
+        True,
+        "--wire/--no-wire",
         help="Once healthy, connect the apps to each other (`mediastack wire`).",
     ),
 ) -> None:
@@ -265,7 +266,9 @@ def show_status(context: typer.Context, output: OutputFormat = FORMAT_OPTION) ->
     network, and a restart does not help; `mediastack up --force-recreate SERVICE` does (the
     supervisor does it by itself). Below the table: the supervisor's state (watching,
     cascading, or paused until a time) and its last cascades with their durations.
-    Exits 1 when a service is missing, stopped, unhealthy or stale.
+    A dependent you stopped yourself (`docker compose stop unpackerr`) shows as `stopped`:
+    the supervisor leaves it so until you start it again.
+    Exits 1 when a service is missing, exited, unhealthy or stale.
 
     Example:
 
@@ -277,6 +280,7 @@ def show_status(context: typer.Context, output: OutputFormat = FORMAT_OPTION) ->
         links = app_links.status_links(loaded)
     now = datetime.now(UTC)
     supervisor = read_report(state_file_path(loaded), loaded.config.supervisor, now)
+    statuses = status.with_user_stops(statuses, supervisor.user_stopped)
     if output == OutputFormat.JSON:
         services = [entry.to_json() for entry in statuses]
         print_json({

@@ -30,8 +30,13 @@ from mediastack.stack.targets import StackTarget
 STATUS_WAIT_SECONDS = 3.0
 """``status`` waits this long, in all, for the apps: it reports, it does not wait for a start."""
 
-ANSWERED = (LinkStatus.OK, LinkStatus.MISSING, LinkStatus.DRIFTED, LinkStatus.MADE,
-            LinkStatus.REPAIRED)
+ANSWERED = (
+    LinkStatus.OK,
+    LinkStatus.MISSING,
+    LinkStatus.DRIFTED,
+    LinkStatus.MADE,
+    LinkStatus.REPAIRED,
+)
 
 
 class Wire(Protocol):
@@ -63,8 +68,10 @@ def wire_after_up(
     if not any(target.stack is Stack.VPN for target in plan):
         return None
     if dry_run:
-        say("wire the apps to each other once the stacks are healthy "
-            "(`mediastack wire --dry-run` shows each request)")
+        say(
+            "wire the apps to each other once the stacks are healthy "
+            "(`mediastack wire --dry-run` shows each request)"
+        )
         return None
     if not wait:
         say("apps not wired (--no-wait): run `mediastack wire` once they answer")
@@ -82,8 +89,10 @@ def wire_after_up(
     say(f"wire: {report.summary()}")
     broken = report.with_status(LinkStatus.BROKEN)
     if broken:
-        say(f"wire: {len(broken)} link(s) broken (the stacks are up): fix what each says, "
-            "then `mediastack wire` retries")
+        say(
+            f"wire: {len(broken)} link(s) broken (the stacks are up): fix what each says, "
+            "then `mediastack wire` retries"
+        )
     return report
 
 

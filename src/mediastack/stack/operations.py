@@ -5,13 +5,16 @@ network first, then each stack in order vpn, media, ops; for ``down`` the revers
 prints what it does. With ``dry_run`` the exact commands are printed (as a script: progress
 lines are ``#`` comments) and nothing runs, nothing is asked of the engine.
 
-These functions operate on the rendered files as they are; they never render.
+These functions operate on the rendered files as they are; they never render. Each compose
+call runs under a lease on the services it touches (``lease``), so a running supervisor leaves
+them to it and looks again once it ends.
 """
 
 from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from mediastack.adapters.compose import (
@@ -26,6 +29,7 @@ from mediastack.adapters.errors import AdapterError
 from mediastack.adapters.executor import COMPOSE_FIX, DryRunExecutor, Executor
 from mediastack.config import LoadedConfig
 from mediastack.render import MANAGED_LABEL
+from mediastack.stack.lease import LeaseHolder, lease_folder
 from mediastack.stack.targets import StackTarget, TargetError, resolve_targets
 
 if TYPE_CHECKING:
@@ -62,13 +66,14 @@ def up(
     for target in plan:
         say_progress(console, f"up {target.describe()}", dry_run)
         compose = _compose(loaded, target, runner)
-        compose.up(
-            target.services,
-            wait=wait,
-            wait_timeout_seconds=wait_timeout_seconds,
-            force_recreate=force_recreate,
-            no_deps=force_recreate and not target.whole_stack,
-        )
+        with _leased(loaded, target, "up", dry_run):
+            compose.up(
+                target.services,
+                wait=wait,
+                wait_timeout_seconds=wait_timeout_seconds,
+                force_recreate=force_recreate,
+                no_deps=force_recreate and not target.whole_stack,
+            )
     return plan
 
 
@@ -96,7 +101,8 @@ def down(
     runner = _prepare(executor, console, dry_run)
     for target in plan:
         say_progress(console, f"down {target.describe()}", dry_run)
-        _compose(loaded, target, runner).down(target.services)
+        with _leased(loaded, target, "down", dry_run):
+            _compose(loaded, target, runner).down(target.services)
     if remove_network:
         _remove_network(loaded, engine, console, dry_run)
     elif not targets:
@@ -145,8 +151,19 @@ def _each_target(
     runner = _prepare(executor, console, dry_run)
     for target in plan:
         say_progress(console, f"{verb} {target.describe()}", dry_run)
-        operation(_compose(loaded, target, runner), target.services)
+        with _leased(loaded, target, verb, dry_run):
+            operation(_compose(loaded, target, runner), target.services)
     return plan
+
+
+def _leased(
+    loaded: LoadedConfig, target: StackTarget, verb: str, dry_run: bool
+) -> AbstractContextManager[None]:
+    """Return the lease ``verb`` holds on the target's services (none for a dry run)."""
+    if dry_run:
+        return nullcontext()
+    services = target.services or tuple(service.name for service in target.project.services)
+    return LeaseHolder(lease_folder(loaded.root)).hold(services, f"mediastack {verb}")
 
 
 def require_compose(executor: Executor) -> ComposeVersion:

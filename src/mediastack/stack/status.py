@@ -16,7 +16,7 @@ names the old id.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -28,6 +28,8 @@ from mediastack.render import ZONE_LABEL
 from mediastack.stack.rendered import RenderedProject, RenderedService, require_rendered
 
 MISSING = "missing"
+STOPPED_BY_USER = "stopped"
+"""The state shown for a dependent its user stopped (the supervisor leaves it so)."""
 UNREAD_NAMESPACE_NOTE = (
     "network mode and start order checked; /proc/<pid>/ns/net not readable (root can compare)"
 )
@@ -68,9 +70,11 @@ class ServiceStatus:
 
     @property
     def needs_attention(self) -> bool:
-        """True when the service is not running, unhealthy, or in a stale namespace."""
+        """True when the service is not running (unless its user stopped it), unhealthy, or
+        in a stale namespace."""
         stale = self.namespace is not None and self.namespace.verdict == Verdict.STALE
-        return self.state != "running" or self.health == "unhealthy" or stale
+        not_running = self.state not in ("running", STOPPED_BY_USER)
+        return not_running or self.health == "unhealthy" or stale
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON shape of ``status --format json`` (one entry of ``services``)."""
@@ -87,6 +91,20 @@ class ServiceStatus:
             "namespace": self.namespace.verdict.value if self.namespace else None,
             "namespace_reason": self.namespace.reason if self.namespace else None,
         }
+
+
+def with_user_stops(
+    statuses: Iterable[ServiceStatus], user_stopped: Iterable[str]
+) -> list[ServiceStatus]:
+    """Return ``statuses`` with each service its user stopped (as the supervisor saw it, and
+    still not running) shown as ``stopped``: a choice, not a problem to heal."""
+    stopped = set(user_stopped)
+    return [
+        replace(entry, state=STOPPED_BY_USER, namespace=None)
+        if entry.service in stopped and entry.state not in ("running", MISSING)
+        else entry
+        for entry in statuses
+    ]
 
 
 def namespace_verdict(

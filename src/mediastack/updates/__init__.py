@@ -24,13 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mediastack.updates.coordination import (
-        FileHold,
         FileRollbacks,
         InMemoryRollbacks,
         Maintenance,
         NoMaintenance,
         RollbackMemory,
-        active_hold,
     )
     from mediastack.updates.model import (
         ApplyResult,
@@ -63,13 +61,11 @@ if TYPE_CHECKING:
     from mediastack.updates.webhook import WebhookConfigError, WebhookServer
 
 _MODULE_OF = {
-    "FileHold": "mediastack.updates.coordination",
     "FileRollbacks": "mediastack.updates.coordination",
     "InMemoryRollbacks": "mediastack.updates.coordination",
     "Maintenance": "mediastack.updates.coordination",
     "NoMaintenance": "mediastack.updates.coordination",
     "RollbackMemory": "mediastack.updates.coordination",
-    "active_hold": "mediastack.updates.coordination",
     "ApplyResult": "mediastack.updates.model",
     "CheckResult": "mediastack.updates.model",
     "CheckStatus": "mediastack.updates.model",
@@ -115,7 +111,6 @@ __all__ = [
     "CheckStatus",
     "CollectingListener",
     "Decision",
-    "FileHold",
     "FileRollbacks",
     "InMemoryRollbacks",
     "Maintenance",
@@ -137,7 +132,6 @@ __all__ = [
     "Updater",
     "WebhookConfigError",
     "WebhookServer",
-    "active_hold",
     "build_updater",
     "build_webhook_server",
     "notification_for",

@@ -6,8 +6,8 @@ recreate the same dependents from the Docker events it sees, and autoheal must n
 container that is still starting. ``Maintenance.hold(services)`` brackets that window. The
 daemon implements it in-process (pause the cascade and autoheal for those services, then feed
 the cascade a fresh engine state so it checks, and heals, what the update left); the command
-line uses ``FileHold``: a small JSON file the daemon reads with ``active_hold`` before it acts,
-so a `mediastack update` run from the host is not fought by a running supervisor.
+line uses a lease (``stack.lease.LeaseHolder``), the one every command changing containers
+takes, so a `mediastack update` run from the host is not fought by a running supervisor.
 
 The memory: a digest that failed its health check and was rolled back is not tried again by
 the schedule or the webhook (the command line retries it). ``FileMemory`` keeps it as JSON.
@@ -17,20 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 from mediastack.render import atomic_write
 
-HOLD_FILE_NAME = "update-hold.json"
 MEMORY_FILE_NAME = "update-rollbacks.json"
 STATE_FOLDER = ".mediastack"
-# A hold older than this is a leftover of a killed process, not an update in progress.
-HOLD_MAXIMUM_SECONDS = 3600
 
 
 class Maintenance(Protocol):
@@ -46,66 +40,6 @@ class NoMaintenance:
 
     def hold(self, services: Sequence[str], reason: str) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
-
-
-@dataclass(frozen=True)
-class ActiveHold:
-    """An update in progress, as its hold file describes it."""
-
-    services: tuple[str, ...]
-    reason: str
-    process_id: int
-    since: float
-
-
-class FileHold:
-    """A hold written to ``path`` (JSON: services, reason, pid, since) and removed after."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    @contextlib.contextmanager
-    def hold(self, services: Sequence[str], reason: str) -> Iterator[None]:
-        record = {
-            "services": list(services),
-            "reason": reason,
-            "process_id": os.getpid(),
-            "since": time.time(),
-        }
-        atomic_write(self.path, json.dumps(record), 0o644)
-        try:
-            yield
-        finally:
-            self.path.unlink(missing_ok=True)
-
-
-def active_hold(path: Path, now: float | None = None) -> ActiveHold | None:
-    """Return the hold described by ``path`` when an update is in progress: the file exists,
-    is readable, is younger than an hour and its process is alive; otherwise None."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        hold = ActiveHold(
-            tuple(str(service) for service in record["services"]),
-            str(record["reason"]),
-            int(record["process_id"]),
-            float(record["since"]),
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    moment = time.time() if now is None else now
-    if moment - hold.since > HOLD_MAXIMUM_SECONDS or not _alive(hold.process_id):
-        return None
-    return hold
-
-
-def _alive(process_id: int) -> bool:
-    try:
-        os.kill(process_id, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class RollbackMemory(Protocol):

@@ -19,13 +19,12 @@ from mediastack.adapters.executor import Executor
 from mediastack.adapters.registry import RegistryClient
 from mediastack.config import LoadedConfig
 from mediastack.render.environment import read_secrets
+from mediastack.stack.lease import LeaseHolder, lease_folder
 from mediastack.stack.rendered import require_rendered
 from mediastack.updates.apply import Applier, ApplySettings, ProjectHandle
 from mediastack.updates.check import CheckTarget, check_images, running_service_images
 from mediastack.updates.coordination import (
-    HOLD_FILE_NAME,
     MEMORY_FILE_NAME,
-    FileHold,
     FileRollbacks,
     Maintenance,
     RollbackMemory,
@@ -187,7 +186,7 @@ def build_updater(
         engine=engine,
         images=images,
         listener=listener,
-        maintenance=maintenance or FileHold(folder / HOLD_FILE_NAME),
+        maintenance=maintenance or LeaseHolder(lease_folder(loaded.root)),
         memory=memory,
         settings=ApplySettings(loaded.config.updates.healthy_timeout_seconds),
     )

@@ -268,3 +268,18 @@ def test_uptime_is_never_negative(make_homelab: MakeHomelab, captured: Captured)
     engine = FakeEngine(containers=[captured("gluetun-before", project="home-vpn")])
     early = datetime(2026, 11, 26, 22, 22, 30, tzinfo=UTC) - timedelta(seconds=5)
     assert collect(loaded, engine, now=early)[0].uptime_seconds == 0
+
+
+def test_a_dependent_its_user_stopped_is_shown_stopped_and_needs_no_attention() -> None:
+    from mediastack.catalogue import Stack
+    from mediastack.stack.status import ServiceStatus, needing_attention, with_user_stops
+
+    def entry(service: str, state: str) -> ServiceStatus:
+        return ServiceStatus(Stack.VPN, service, "vpn", state, None, "x", "id", None, None, None)
+
+    shown = with_user_stops(
+        [entry("unpackerr", "exited"), entry("sonarr", "exited"), entry("radarr", "running")],
+        {"unpackerr", "radarr"},
+    )
+    assert [item.state for item in shown] == ["stopped", "exited", "running"]
+    assert [item.service for item in needing_attention(shown)] == ["sonarr"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 from mediastack.catalogue import Stack
 from mediastack.config import ConfigError
 from mediastack.config.load import parse_config
-from mediastack.updates.coordination import FileHold, FileRollbacks, active_hold
+from mediastack.updates.coordination import FileRollbacks
 from mediastack.updates.model import ServiceKey, Stage, UpdateEvent
 from mediastack.updates.notices import notification_for
 from mediastack.updates.schedule import UpdateSchedule, is_valid_cron
@@ -64,28 +63,6 @@ def test_notifications_rise_with_the_trouble() -> None:
     assert note.title == "Update rolled back: sonarr"
     assert note.body == "sonarr was rolled back.\nsonarr is unhealthy"
     assert note.tags == ("rewind",)
-
-
-def test_a_file_hold_is_visible_to_another_process_while_held(tmp_path: Path) -> None:
-    path = tmp_path / ".mediastack" / "update-hold.json"
-    hold = FileHold(path)
-    assert active_hold(path) is None
-    with hold.hold(["gluetun", "sonarr"], "update of vpn/gluetun"):
-        seen = active_hold(path)
-        assert seen is not None
-        assert (seen.services, seen.process_id) == (("gluetun", "sonarr"), os.getpid())
-        assert active_hold(path, now=seen.since + 3601) is None  # a leftover, not an update
-    assert active_hold(path) is None and not path.exists()
-
-
-def test_a_hold_of_a_dead_process_is_ignored(tmp_path: Path) -> None:
-    path = tmp_path / "update-hold.json"
-    path.write_text(
-        '{"services": ["sonarr"], "reason": "x", "process_id": 999999999, "since": 1e12}'
-    )
-    assert active_hold(path, now=1e12) is None
-    path.write_text("not json")
-    assert active_hold(path) is None
 
 
 def test_rollback_memory_survives_in_a_file(tmp_path: Path) -> None:

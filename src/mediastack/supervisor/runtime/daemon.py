@@ -23,6 +23,7 @@ Control flow, all on the loop thread:
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -70,7 +71,7 @@ from mediastack.supervisor.observations import (
 )
 from mediastack.supervisor.runtime.decision_log import clock_time, describe_stale, log_decision
 from mediastack.supervisor.runtime.discovery import DependentTarget, EngineSurveyor, Survey
-from mediastack.supervisor.runtime.hold import FileHoldWatch, HeldServices
+from mediastack.supervisor.runtime.hold import Holds, LeaseWatch
 from mediastack.supervisor.runtime.jobs import SupervisorJobs
 from mediastack.supervisor.runtime.messages import (
     EventArrived,
@@ -103,9 +104,9 @@ COMPOSE_FINISH_SECONDS = 180.0
 """On stop, how long the compose call in progress may take to finish."""
 RESTART_FINISH_SECONDS = 20.0
 NOTIFY_CLOSE_SECONDS = 5.0
-HOLD_POLL = timedelta(seconds=5)
-"""While a ``mediastack update`` from the host holds gluetun, how often its hold file is read
-again (a file read, no engine call) to see the update end."""
+SAVE_RETRY = Backoff(timedelta(seconds=1), timedelta(seconds=60), max_attempts=1)
+"""After the state file could not be written, saving is tried again 1 s later, doubling to
+60 s; the decision's actions wait until it is on disk."""
 
 
 class Recreating(Protocol):
@@ -152,7 +153,7 @@ class DaemonParts:
     restart_worker: Worker
     stream: Stoppable | None = None
     jobs: SupervisorJobs | None = None
-    file_hold: FileHoldWatch | None = None
+    leases: LeaseWatch | None = None
 
 
 class SupervisorDaemon:
@@ -183,9 +184,11 @@ class SupervisorDaemon:
         self._reread_failures = 0
         self._reread_at: datetime | None = None
         self._rereads = 0  # full engine re-reads (attempts), for the footprint's counts
-        self._held: dict[str, int] = {}  # service -> holds by the daemon's own updates
-        self._file_hold: HeldServices | None = None  # the host CLI's, while it holds gluetun
-        self._file_hold_poll_at: datetime | None = None
+        self._holds = Holds(parts.leases)  # the daemon's own updates' and commands' leases
+        self._unsaved: list[Action] = []  # decided, waiting for the state to reach the disk
+        self._save_failures = 0
+        self._save_retry_at: datetime | None = None
+        self._user_stopped = parts.store.user_stopped()
         self._resume_poll_at: datetime | None = None  # while paused: the next look for --resume
 
     # -- what callers read ---------------------------------------------------------------
@@ -221,7 +224,8 @@ class SupervisorDaemon:
             self._throttle.next_wakeup(),
             self._verifier.next_wakeup(),
             self._reread_at,
-            self._file_hold_poll_at,
+            self._holds.next_wakeup(),
+            self._save_retry_at,
             self._parts.jobs.next_wakeup() if self._parts.jobs else None,
         ]
         if self._machine.status(now).mode is Mode.PAUSED:
@@ -303,10 +307,12 @@ class SupervisorDaemon:
         if self._reread_at is not None and self._reread_at <= now:
             self._reread_at = None
             self._reread(f"retry {self._reread_failures} after a failed engine read")
+        if self._save_retry_at is not None and self._save_retry_at <= now:
+            self._save_pending()
         self._feed(Tick())
         self._feed_all(self._verifier.expire(now))
         self._poll_resume_request(now)
-        self._poll_file_hold(now)
+        self._poll_leases(now)
         self._execute_all(self._autoheal.tick(now, self._locked()))
         for notice in self._throttle.flush(now):
             self._send(notice)
@@ -344,9 +350,10 @@ class SupervisorDaemon:
         layout = self._parts.surveyor.layout()
         meaning = relevance(event, layout.gluetun_service, layout.project_name)
         self._note_gluetun_health(event, meaning)
+        self._note_user_stop(event)
         gluetun_news = meaning in (Relevance.GLUETUN_STARTED, Relevance.GLUETUN_HEALTHY)
-        if gluetun_news and self._gluetun_held(layout.gluetun_service):
-            pass  # the update holding gluetun hands over when it ends (logged when held)
+        if gluetun_news and self._cascade_held(f"gluetun's {event.kind.value}"):
+            pass  # whoever holds it hands over when it ends (logged)
         elif meaning is Relevance.GLUETUN_STARTED:
             self._on_gluetun_started()
         elif meaning is Relevance.GLUETUN_HEALTHY:
@@ -366,7 +373,7 @@ class SupervisorDaemon:
             event.health is Health.HEALTHY
             and event.project == layout.project_name
             and event.service in WIRED_SERVICES
-            and event.service not in self._held_services()
+            and event.service not in self._holds.services()
             and self._machine.status(self._now()).in_flight is None
         )
 
@@ -467,7 +474,8 @@ class SupervisorDaemon:
             len(survey.staleness),
             describe_stale(survey),
         )
-        self._feed(EngineState(gluetun, survey.gluetun_healthy, survey.staleness))
+        if not self._cascade_held(f"the engine read ({reason})"):
+            self._feed(EngineState(gluetun, survey.gluetun_healthy, survey.staleness))
         now = self._now()
         for report in reports:
             self._execute_all(self._autoheal.report(report, now))
@@ -517,11 +525,36 @@ class SupervisorDaemon:
     def _commit(self, actions: Sequence[Action]) -> None:
         """Save the machine's state (and the cascades that ended), then execute. An unchanged
         state is not written again (a tick that decided nothing costs no fsync)."""
+        self._unsaved.extend(actions)
+        if self._save_retry_at is None:  # while a retry waits, it saves for this one too
+            self._save_pending()
+
+    def _save_pending(self) -> None:
+        """Save the machine's state with the cascades that ended, then execute what was
+        decided. When the state file cannot be written (a full disk, a lost volume), nothing
+        is executed: the actions wait, and saving is tried again with backoff, so an action
+        never runs that a restarted supervisor would not know about."""
+        actions, self._unsaved = self._unsaved, []
         finished = [action.summary for action in actions if isinstance(action, CascadeFinished)]
         snapshot = self._machine.snapshot()
         if finished or snapshot != self._saved:
-            self._parts.store.save(snapshot, finished)
+            try:
+                self._parts.store.save(snapshot, finished)
+            except (OSError, sqlite3.Error) as error:
+                self._unsaved = actions
+                self._save_failures += 1
+                delay = SAVE_RETRY.delay(self._save_failures)
+                self._save_retry_at = self._now() + delay
+                logger.error(
+                    "cannot save the supervisor's state (%s); %d decided action(s) wait, "
+                    "saving again in %.0f s",
+                    error,
+                    len(actions),
+                    delay.total_seconds(),
+                )
+                return
             self._saved = snapshot
+        self._save_failures, self._save_retry_at = 0, None
         self._execute_all(actions)
 
     def _poll_resume_request(self, now: datetime) -> None:
@@ -650,11 +683,10 @@ class SupervisorDaemon:
             return
         self._parts.notifier.put(notification_for(admitted, self._instance))
 
-    # -- holds by updates ----------------------------------------------------------------
+    # -- holds: the daemon's own updates, the commands' leases ----------------------------
 
     def _on_hold_started(self, services: Sequence[str], reason: str) -> None:
-        for service in services:
-            self._held[service] = self._held.get(service, 0) + 1
+        self._holds.begin(services)
         logger.info(
             "hold on %s (%s): the cascade ignores gluetun's events, autoheal skips them",
             ", ".join(services),
@@ -662,12 +694,7 @@ class SupervisorDaemon:
         )
 
     def _on_hold_ended(self, services: Sequence[str], reason: str) -> None:
-        for service in services:
-            left = self._held.get(service, 0) - 1
-            if left > 0:
-                self._held[service] = left
-            else:
-                self._held.pop(service, None)
+        self._holds.end(services)
         logger.info("hold on %s ended (%s): re-reading the engine", ", ".join(services), reason)
         self._reread(f"the hold of {reason} ended")
         gluetun = self._parts.surveyor.layout().gluetun_service
@@ -676,45 +703,54 @@ class SupervisorDaemon:
         if self._parts.jobs is not None and self._executing:
             self._parts.jobs.update_finished()
 
-    def _held_services(self) -> frozenset[str]:
-        from_file = self._file_hold.services if self._file_hold is not None else frozenset()
-        return frozenset(self._held) | from_file
+    def _cascade_services(self) -> frozenset[str]:
+        layout = self._parts.surveyor.layout()
+        return frozenset({layout.gluetun_service, *layout.rendered_dependents, *self._dependents})
 
-    def _gluetun_held(self, gluetun: str) -> bool:
-        """Return True (logged) when an update holds gluetun: the daemon's own, or one run
-        from the host (its hold file, then read again every ``HOLD_POLL`` until it ends)."""
-        if gluetun in self._held:
-            logger.info("gluetun event during an update holding it: left to the update")
-            return True
-        if self._parts.file_hold is None:
+    def _cascade_held(self, what: str) -> bool:
+        """Return True (logged) when an update or a command holds gluetun or a dependent:
+        ``what`` is then left to it, and the engine is read again once it lets go."""
+        holder = self._holds.blocking(self._cascade_services(), self._now())
+        if holder is None:
             return False
-        hold = self._parts.file_hold.read()
-        if hold is None or gluetun not in hold.services:
-            return False
-        if self._file_hold is None:
-            logger.info("gluetun event during a host update (%s): waiting for it", hold.reason)
-        self._file_hold = hold
-        self._file_hold_poll_at = self._now() + HOLD_POLL
+        logger.info("%s while %s holds the vpn stack: left to it", what, holder)
         return True
 
-    def _poll_file_hold(self, now: datetime) -> None:
-        """While a host update holds gluetun, read its hold file again; when it has ended,
-        re-read the engine so the cascade heals whatever the update left stale."""
-        if self._file_hold_poll_at is None or self._file_hold_poll_at > now:
+    def _poll_leases(self, now: datetime) -> None:
+        """When the command the cascade waited for has ended, read the engine again so the
+        cascade heals whatever it left stale (it may have replaced gluetun)."""
+        ended = self._holds.ended(now, self._cascade_services())
+        if ended is None:
             return
-        assert self._parts.file_hold is not None and self._file_hold is not None
-        hold = self._parts.file_hold.read()
-        if hold is not None and self._file_hold.services & hold.services:
-            self._file_hold_poll_at = now + HOLD_POLL
-            return
-        reason = self._file_hold.reason
-        self._file_hold = None
-        self._file_hold_poll_at = None
-        logger.info("the host update (%s) ended: re-reading the engine", reason)
-        self._reread(f"the host update ({reason}) ended")
-        if self._parts.jobs is not None:
+        logger.info("%s ended: re-reading the engine", ended)
+        self._reread(f"{ended} ended")
+        if self._parts.jobs is not None and self._executing:
             self._parts.jobs.gluetun_replaced()
             self._parts.jobs.update_finished()
+
+    def _note_user_stop(self, event: ContainerEvent) -> None:
+        """Remember a dependent stopped by its user (a ``stop`` nobody of ours made: not the
+        cascade, not autoheal, no update or command holding it) until it starts again; the
+        cascade leaves it stopped. Kept in the state file: it outlives reconnects."""
+        layout = self._parts.surveyor.layout()
+        key = event.service if event.project == layout.project_name else event.name
+        if key is None or key not in self._cascade_services() - {layout.gluetun_service}:
+            return
+        stopped = set(self._user_stopped)
+        if event.kind is EventKind.STOP and key not in self._ours():
+            stopped.add(key)
+        elif event.kind is EventKind.START:
+            stopped.discard(key)
+        if stopped != self._user_stopped:
+            self._user_stopped = frozenset(stopped)
+            self._parts.store.set_user_stopped(self._user_stopped)
+            state = "stopped by its user: left stopped" if key in stopped else "started again"
+            logger.info("%s %s", key, state)
+
+    def _ours(self) -> frozenset[str]:
+        """Return the services whose stop would be of our making (or a command's). An
+        autoheal restart's stop is followed by its start at once, which forgets it again."""
+        return self._machine.locked_services() | self._holds.services()
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -730,7 +766,7 @@ class SupervisorDaemon:
     def _locked(self) -> frozenset[str]:
         """Return what autoheal must leave alone: what the cascade holds, and every dependent
         while gluetun is not healthy (restarting them cannot help then)."""
-        locked = self._machine.locked_services() | self._held_services()
+        locked = self._machine.locked_services() | self._holds.services()
         return locked if self._gluetun_healthy else locked | self._dependents
 
     def _reasons(self, services: Sequence[str]) -> str:

@@ -41,6 +41,7 @@ class SupervisorReport:
     history: tuple[FinishedCascade, ...]
     problem: str | None = None
     running: bool | None = None
+    user_stopped: frozenset[str] = frozenset()  # dependents the supervisor leaves stopped
 
     def to_json(self) -> dict[str, Any]:
         """Return the ``supervisor`` entry of ``status --format json``."""
@@ -52,6 +53,7 @@ class SupervisorReport:
             "problem": self.problem,
             "in_flight": _in_flight_json(self.in_flight),
             "recent_cascades": [_history_json(entry) for entry in self.history],
+            "stopped_by_user": sorted(self.user_stopped),
         }
 
     def describe(self) -> str:
@@ -87,6 +89,7 @@ def read_report(state_file: Path, settings: Supervisor, now: datetime) -> Superv
         with SupervisorStore(state_file) as store:
             snapshot = store.load()
             history = store.history(HISTORY_SHOWN)
+            user_stopped = store.user_stopped()
     except (StateError, sqlite3.Error, OSError) as error:
         return SupervisorReport(state_file, None, None, None, (), str(error))
     limiter = CascadeLimiter.from_settings(settings, snapshot.limiter)
@@ -99,6 +102,7 @@ def read_report(state_file: Path, settings: Supervisor, now: datetime) -> Superv
         status.in_flight,
         history,
         running=is_running(state_file),
+        user_stopped=user_stopped,
     )
 
 

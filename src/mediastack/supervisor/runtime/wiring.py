@@ -20,6 +20,7 @@ from mediastack.adapters.engine_socket import SocketEngine, endpoint_from_enviro
 from mediastack.adapters.executor import SubprocessExecutor
 from mediastack.config import LoadedConfig
 from mediastack.render.environment import read_secrets
+from mediastack.stack.lease import lease_folder
 from mediastack.stack.operations import require_compose
 from mediastack.supervisor.clock import SystemClock
 from mediastack.supervisor.runtime.daemon import DaemonParts, Restarting, SupervisorDaemon
@@ -30,7 +31,7 @@ from mediastack.supervisor.runtime.event_stream import (
     EventStream,
     SocketEventSource,
 )
-from mediastack.supervisor.runtime.hold import FileHoldWatch
+from mediastack.supervisor.runtime.hold import LeaseWatch
 from mediastack.supervisor.runtime.instance import lock_state_file
 from mediastack.supervisor.runtime.job_wiring import build_jobs
 from mediastack.supervisor.runtime.messages import Inbox
@@ -40,7 +41,6 @@ from mediastack.supervisor.runtime.report import state_file_path
 from mediastack.supervisor.runtime.restarts import DockerRestarter, SocketRestarter
 from mediastack.supervisor.runtime.workers import SerialWorker
 from mediastack.supervisor.state import SupervisorStore
-from mediastack.updates.coordination import HOLD_FILE_NAME, state_folder
 
 logger = logging.getLogger("mediastack.supervisor")
 
@@ -112,7 +112,10 @@ def build_supervision(
     inbox = Inbox()
     stream = EventStream(engine.events, inbox)
     surveyor = EngineSurveyor(
-        engine.surveyor, lambda: Layout.from_config(loaded), store.known_gluetun_ids
+        engine.surveyor,
+        lambda: Layout.from_config(loaded),
+        store.known_gluetun_ids,
+        store.user_stopped,
     )
     notifier = build_notifier(loaded)
     clock = SystemClock()
@@ -130,7 +133,7 @@ def build_supervision(
         jobs=build_jobs(loaded, inbox, notifier, clock, daemon_secrets(loaded), verbose)
         if with_jobs
         else None,
-        file_hold=FileHoldWatch(state_folder(loaded.root) / HOLD_FILE_NAME),
+        leases=LeaseWatch(lease_folder(loaded.root)),
     )
     daemon = SupervisorDaemon(loaded.config.supervisor, loaded.config.name, parts)
     return Supervision(daemon, inbox, stream, lock)

@@ -31,7 +31,7 @@ from mediastack.supervisor.events import ContainerEvent, parse_container_event
 from mediastack.supervisor.observations import PrepareResult, RecreateResult
 from mediastack.supervisor.runtime.daemon import DaemonParts, SupervisorDaemon
 from mediastack.supervisor.runtime.discovery import DependentTarget, EngineSurveyor, Layout
-from mediastack.supervisor.runtime.hold import FileHoldWatch
+from mediastack.supervisor.runtime.hold import LeaseWatch
 from mediastack.supervisor.runtime.jobs import SupervisorJobs
 from mediastack.supervisor.runtime.messages import EventArrived, Inbox, StreamConnected
 from mediastack.supervisor.runtime.workers import InlineWorker
@@ -341,7 +341,7 @@ def build_harness(
     world: World | None = None,
     *,
     jobs: SupervisorJobs | None = None,
-    file_hold: FileHoldWatch | None = None,
+    leases: LeaseWatch | None = None,
 ) -> Harness:
     """Return a daemon over a fresh (or the given) world with its state in ``tmp_path`` (and
     the given background jobs and host hold file, none by default)."""
@@ -354,7 +354,9 @@ def build_harness(
     inbox = Inbox()
     compose_worker = InlineWorker()
     parts = DaemonParts(
-        surveyor=EngineSurveyor(world.engine, lambda: layout, store.known_gluetun_ids),
+        surveyor=EngineSurveyor(
+            world.engine, lambda: layout, store.known_gluetun_ids, store.user_stopped
+        ),
         recreator=recreator,
         restarter=restarter,
         notifier=notifier,
@@ -364,7 +366,7 @@ def build_harness(
         compose_worker=compose_worker,
         restart_worker=InlineWorker(),
         jobs=jobs,
-        file_hold=file_hold,
+        leases=leases,
     )
     daemon = SupervisorDaemon(settings or Supervisor(), "home", parts)
     daemon.start()

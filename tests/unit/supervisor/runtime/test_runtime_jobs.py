@@ -19,9 +19,10 @@ from runtime_support import DEPENDENTS, Harness, build_harness
 from mediastack.adapters.engine import ContainerInfo
 from mediastack.config.schema import Supervisor
 from mediastack.notify import Notification
+from mediastack.stack.lease import Lease
 from mediastack.supervisor.clock import FakeClock
 from mediastack.supervisor.runtime.backup_runner import BackupOutcome, BackupRunner, BackupStatus
-from mediastack.supervisor.runtime.hold import FileHoldWatch
+from mediastack.supervisor.runtime.hold import LeaseWatch
 from mediastack.supervisor.runtime.job_process import DaemonHandler
 from mediastack.supervisor.runtime.jobs import SupervisorJobs
 from mediastack.supervisor.runtime.messages import Inbox
@@ -34,7 +35,6 @@ from mediastack.supervisor.runtime.update_runner import (
 )
 from mediastack.supervisor.runtime.workers import InlineWorker
 from mediastack.updates import Source, UpdateQueue, UpdateRequest
-from mediastack.updates.coordination import ActiveHold
 
 FAST = Supervisor(
     gluetun_healthy_timeout_seconds=5,
@@ -93,7 +93,7 @@ def build_jobs_harness(
     tmp_path: Path,
     clock: FakeClock,
     backup_outcome: BackupOutcome | Exception = WRITTEN,
-    file_hold: FileHoldWatch | None = None,
+    leases: LeaseWatch | None = None,
 ) -> Jobs:
     portsync = FakePortSync(clock)
     queue = UpdateQueue()
@@ -106,7 +106,7 @@ def build_jobs_harness(
         return backup_outcome
 
     jobs = SupervisorJobs()
-    harness = build_harness(tmp_path, clock, FAST, jobs=jobs, file_hold=file_hold)
+    harness = build_harness(tmp_path, clock, FAST, jobs=jobs, leases=leases)
     # Built after the harness so they share its inbox and notifier; started below.
     jobs.portsync = PortSyncRunner(
         portsync, InlineWorker(), harness.notifier, harness.inbox, "home"
@@ -322,10 +322,10 @@ def test_autoheal_skips_held_services(tmp_path: Path, clock: FakeClock) -> None:
     assert harness.restarter.restarted == [harness.world.container("sonarr").id]
 
 
-def test_a_host_update_hold_file_defers_the_cascade(tmp_path: Path, clock: FakeClock) -> None:
-    holds = [ActiveHold(("gluetun", *DEPENDENTS), "update of home-vpn/gluetun", 1, 0.0)]
-    watch = FileHoldWatch(tmp_path / "hold.json", lambda path: holds[0] if holds else None)
-    jobs = build_jobs_harness(tmp_path, clock, file_hold=watch)
+def test_a_host_update_lease_defers_the_cascade(tmp_path: Path, clock: FakeClock) -> None:
+    holds = [Lease(frozenset(("gluetun", *DEPENDENTS)), "mediastack update", 0.0)]
+    watch = LeaseWatch(tmp_path / "leases", lambda path: list(holds))
+    jobs = build_jobs_harness(tmp_path, clock, leases=watch)
     harness = jobs.harness
     restart_gluetun(harness)
     harness.advance(10)
