@@ -321,3 +321,40 @@ def test_no_run_starts_once_the_job_was_terminated(tmp_path: Path) -> None:
     process.terminate()
     with pytest.raises(JobStopped):
         process.run({"steps": [["echo", None]]}, Recorder())
+
+
+@pytest.mark.usefixtures("child_environment")
+def test_a_backup_stopped_by_sigterm_leaves_no_partial_archive(tmp_path: Path) -> None:
+    """The real backup child, on a small tree made slow to compress (random bytes, zstd's
+    highest level): SIGTERM while its partial archive is being written; the child removes
+    it, and its work folder, before it exits."""
+    app = tmp_path / "config" / "sonarr"
+    app.mkdir(parents=True)
+    (app / "config.xml").write_text("<Config/>")
+    (app / "large.bin").write_bytes(os.urandom(24 * 1024 * 1024))
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    config = "name: home\nbackups:\n  compression_level: 19\n"
+    process = JobProcess(JobName.BACKUP, loaded(tmp_path, config))
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(BackupProcess(process, Recorder())())
+        except JobStopped as stopped:
+            outcome.append(stopped)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    for _ in range(2000):  # until the partial archive is there
+        if any(path.name.endswith(".partial") for path in backups.iterdir()):
+            break
+        time.sleep(0.005)
+    seen_while_writing = sorted(path.name for path in backups.iterdir())
+    process.terminate()
+    thread.join(60)
+    assert not thread.is_alive()
+    assert any(name.endswith(".partial") for name in seen_while_writing), seen_while_writing
+    assert [type(found) for found in outcome] == [JobStopped]
+    left = sorted(path.name for path in backups.iterdir())
+    assert left == [".mediastack-backup.lock"]  # no archive, partial file or work folder
