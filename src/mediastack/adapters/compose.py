@@ -23,7 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mediastack.adapters.errors import CommandError, EngineUnreachableError, ToolMissingError
+from mediastack.adapters.errors import (
+    CommandError,
+    CommandTimeoutError,
+    EngineUnreachableError,
+    ToolMissingError,
+)
 from mediastack.adapters.executor import COMPOSE_FIX, CommandResult, Executor
 from mediastack.catalogue import Stack
 from mediastack.config import LoadedConfig
@@ -275,7 +280,20 @@ class Compose:
 
     def _stream(self, *subcommand: str) -> None:
         arguments = self.arguments(*subcommand)
-        exit_code = self._executor.stream(arguments)
+        try:
+            exit_code = self._executor.stream(arguments)
+        except CommandTimeoutError as error:
+            # The executor's message names the whole command line; this one says which call
+            # of which project (the supervisor's log and notices quote it).
+            ended = f"did not finish in {error.seconds:g} s" if error.seconds else "was stopped"
+            raise CommandTimeoutError(
+                error.command,
+                error.exit_code,
+                error.output,
+                seconds=error.seconds,
+                message=f"`docker compose {subcommand[0]}` for {self.project.name} {ended}; "
+                "its processes were killed",
+            ) from None
         if exit_code != 0:
             raise CommandError(
                 arguments,

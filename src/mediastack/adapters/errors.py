@@ -51,6 +51,23 @@ class CommandError(AdapterError):
         super().__init__(f"{summary}: {detail}" if detail else summary, fix)
 
 
+class CommandTimeoutError(CommandError):
+    """A command ran past its time and was killed, with every process of its group (exit code
+    124). ``seconds`` is the time it was given (0 when a deadline, such as a stop, ended it)."""
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        exit_code: int,
+        output: str,
+        *,
+        seconds: float,
+        message: str,
+    ) -> None:
+        self.seconds = seconds
+        super().__init__(command, exit_code, output, message=message)
+
+
 class ToolMissingError(CommandError):
     """The program a command needs is not installed (or not on PATH)."""
 

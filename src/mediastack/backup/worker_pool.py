@@ -6,8 +6,10 @@ They are forked, not spawned: a forked worker starts in milliseconds with every 
 imported (a spawned one would import mediastack again, about a second). ``worker_pool`` forks
 them at once, so a caller that opens the pool first forks them before it starts any thread (a
 progress bar's) whose locks a child could inherit held, and before it opens the backups
-folder's lock. Each worker ignores Ctrl-C (the caller stops the pool and cleans up) and exits
-as soon as its parent is gone, so a killed backup leaves no worker behind.
+folder's lock. Each worker ignores Ctrl-C (the caller stops the pool and cleans up), ends at
+once on SIGTERM (whatever handler its parent set: the supervisor's stop reaches the whole
+process group, and the parent removes what the workers left) and exits as soon as its parent
+is gone, so a killed backup leaves no worker behind.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
 
 def _start_worker(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     watch = threading.Thread(
         target=_exit_when_orphaned, args=(parent,), name="parent-watch", daemon=True
     )

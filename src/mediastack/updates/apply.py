@@ -13,6 +13,11 @@ Control flow for one service (namespace dependents, if any, travel with it):
    say so; the digest is remembered so the schedule does not try it again.
 Every step is reported to the listener. The whole window is held (``Maintenance``) so the VPN
 cascade and autoheal leave these services alone meanwhile.
+
+A stop (``UpdateStop``, the supervisor stopping) never leaves a service half-done: asked
+during the pull, the service is not touched; during the recreate or the verification, those
+end by the stop's deadline (the executor kills a command past it) and a service not yet
+verified is rolled back, within the rollback's time. A service not started yet is skipped.
 """
 
 from __future__ import annotations
@@ -38,11 +43,13 @@ from mediastack.updates.model import (
     UpdateEvent,
 )
 from mediastack.updates.notices import UpdateListener, safe_notify
+from mediastack.updates.stopping import NEVER_STOPPED, UpdateStop
 
 PULL_TIMEOUT_SECONDS = 900.0
 COMPOSE_GRACE_SECONDS = 60.0
 VERIFY_POLL_SECONDS = 1.0
 OUTPUT_LINES_KEPT = 5
+STOPPED_BEFORE = "the supervisor stopped before it was recreated; it runs its previous image"
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,10 @@ class Applier:
         settings: ApplySettings,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        stop: UpdateStop = NEVER_STOPPED,
     ) -> None:
+        """``stop`` must be the one whose ``deadline`` bounds ``executor`` (see the module)."""
+        self._stop = stop
         self._projects = {handle.project.project_name: handle for handle in projects}
         self._executor = executor
         self._images = images
@@ -94,6 +104,11 @@ class Applier:
         are outcomes. Raise AdapterError only when the engine itself cannot be reached."""
         image = step.check.image
         services = (image.key.service, *image.namespace_dependents)
+        if self._stop.requested:
+            return ApplyResult(
+                image.key, Outcome.FAILED, image.image_id, None, step.check.remote_digest, (),
+                STOPPED_BEFORE,
+            )  # fmt: skip
         with self._maintenance.hold(services, f"update of {image.key}"):
             return self._apply_held(step, services)
 
@@ -127,6 +142,8 @@ class Applier:
         backup = rollback_tag(key.project, key.service)
         self._images.tag(image.image_id, backup)
         failure = self._pull(compose, key.service)
+        if self._stop.requested and not failure:
+            failure = STOPPED_BEFORE  # pulled, or cut short: the service is not touched
         new_id = None if failure else self._local_id(image.reference_text)
         if failure or new_id is None or new_id == image.image_id:
             self._images.remove_tag(backup)
@@ -149,10 +166,15 @@ class Applier:
     ) -> ApplyResult:
         key = image.key
         if failure:
+            headline = (
+                f"{key.service} was not updated: {failure}."
+                if failure == STOPPED_BEFORE
+                else f"Pulling {image.reference_text} failed; {key.service} was not touched."
+            )
             self._event(
                 Stage.FAILED,
                 key,
-                f"Pulling {image.reference_text} failed; {key.service} was not touched.",
+                headline,
                 digest,
                 (failure,),
             )
@@ -170,6 +192,7 @@ class Applier:
         compose: Compose,
     ) -> ApplyResult:
         key = image.key
+        self._stop.rolling_back()  # a stop's deadline gives the rollback its own time
         self._images.tag(image.image_id, image.reference_text)
         remaining = self._recreate_and_verify(compose, key, services, image.image_id)
         reason = "; ".join(problems)
@@ -262,6 +285,9 @@ class Applier:
     ) -> list[str]:
         while True:
             problems = self._verify(key, services, image_id)
+            stop_deadline = self._stop.deadline()
+            if stop_deadline is not None:
+                deadline = min(deadline, stop_deadline)
             if not problems or self._monotonic() >= deadline:
                 return problems
             self._sleep(VERIFY_POLL_SECONDS)

@@ -44,6 +44,7 @@ from mediastack.updates.model import (
 from mediastack.updates.notices import UpdateListener, safe_notify
 from mediastack.updates.planner import plan_updates
 from mediastack.updates.queue import UpdateRequest
+from mediastack.updates.stopping import NEVER_STOPPED, UpdateStop
 from mediastack.updates.webhook import (
     Enqueue,
     WebhookConfigError,
@@ -168,10 +169,12 @@ def build_updater(
     listener: UpdateListener,
     maintenance: Maintenance | None = None,
     memory: RollbackMemory | None = None,
+    stop: UpdateStop = NEVER_STOPPED,
 ) -> Updater:
     """Return an Updater over the rendered stacks of ``loaded``. ``maintenance`` defaults to a
     hold file and ``memory`` to a JSON file, both under ``.mediastack/`` next to
-    mediastack.yaml. Raise RenderedFileError when nothing is rendered."""
+    mediastack.yaml; ``stop`` ends the update early (the one bounding ``executor``: see
+    ``apply``). Raise RenderedFileError when nothing is rendered."""
     projects = require_rendered(loaded)
     policies = policies_of(loaded)
     folder = state_folder(loaded.root)
@@ -189,6 +192,7 @@ def build_updater(
         maintenance=maintenance or LeaseHolder(lease_folder(loaded.root)),
         memory=memory,
         settings=ApplySettings(loaded.config.updates.healthy_timeout_seconds),
+        stop=stop,
     )
     return Updater(
         targets=[CheckTarget(project, policies) for project in projects],

@@ -30,6 +30,7 @@ from mediastack.updates.model import (
 )
 from mediastack.updates.notices import CollectingListener
 from mediastack.updates.reference import parse_image_reference
+from mediastack.updates.stopping import UpdateStop
 
 GLUETUN = "qmcgaw/gluetun:v3"
 QBITTORRENT = "lscr.io/linuxserver/qbittorrent:latest"
@@ -51,7 +52,7 @@ class FakeTime:
 class Lab:
     """A running vpn project, an Applier over it, and what it reported."""
 
-    def __init__(self) -> None:
+    def __init__(self, healthy_timeout_seconds: int = 30) -> None:
         self.docker = FakeDocker(vpn_project())
         self.docker.add_image(FakeImage(image_id("0"), [f"qmcgaw/gluetun@{digest('0')}"]), GLUETUN)
         self.docker.add_image(FakeImage(image_id("1")), QBITTORRENT)
@@ -64,6 +65,7 @@ class Lab:
         self.hold = RecordingHold()
         self.memory = InMemoryRollbacks()
         self.time = FakeTime()
+        self.stop = UpdateStop(45.0, 30.0, monotonic=self.time.monotonic)
         compose = ComposeProject(
             PROJECT, Path("/srv/stacks/vpn/compose.yaml"), Path("/srv/stacks/vpn")
         )
@@ -75,9 +77,10 @@ class Lab:
             listener=self.listener,
             maintenance=self.hold,
             memory=self.memory,
-            settings=ApplySettings(healthy_timeout_seconds=30),
+            settings=ApplySettings(healthy_timeout_seconds=healthy_timeout_seconds),
             sleep=self.time.sleep,
             monotonic=self.time.monotonic,
+            stop=self.stop,
         )
 
     def publish(self, reference: str, new_id: str, *, healthy: bool = True) -> None:
@@ -246,3 +249,67 @@ def test_a_listener_that_raises_does_not_stop_an_update(lab: Lab) -> None:
     lab.applier._listener = Broken()  # type: ignore[assignment]
     lab.publish(SONARR, image_id("b"))
     assert lab.applier.apply(lab.step()).outcome == Outcome.UPDATED
+
+
+# -- a stop (the supervisor stopping) in the middle of an update ------------------------------
+
+
+def test_a_stop_during_the_recreate_lets_the_service_complete_and_skips_the_rest(
+    lab: Lab,
+) -> None:
+    lab.publish(SONARR, image_id("b"))
+    lab.publish(GLUETUN, image_id("c"))
+    original = lab.docker._up
+
+    def up_while_stopping(services: list[str]) -> tuple[int, str]:
+        lab.stop.request()  # SIGTERM arrives while compose recreates sonarr
+        return original(services)
+
+    lab.docker._up = up_while_stopping  # type: ignore[method-assign]
+    first = lab.applier.apply(lab.step())
+    second = lab.applier.apply(lab.step("gluetun"))
+    assert first.outcome == Outcome.UPDATED
+    assert lab.docker.running_image("sonarr") == image_id("b")
+    assert second.outcome == Outcome.FAILED and "supervisor stopped" in (second.reason or "")
+    assert lab.hold.held == [("sonarr",)]  # gluetun was not touched
+    assert lab.docker.running_image("gluetun") == image_id("0")
+
+
+def test_a_stop_during_the_pull_leaves_the_service_untouched(lab: Lab) -> None:
+    lab.publish(SONARR, image_id("b"))
+    original = lab.docker._pull
+
+    def pull_while_stopping(service: str) -> tuple[int, str]:
+        lab.stop.request()
+        return original(service)
+
+    lab.docker._pull = pull_while_stopping  # type: ignore[method-assign]
+    result = lab.applier.apply(lab.step())
+    assert result.outcome == Outcome.FAILED
+    assert lab.ran("up") == []
+    assert lab.docker.running_image("sonarr") == image_id("a")
+    assert BACKUP not in lab.docker.tags
+    assert "was not updated: the supervisor stopped" in lab.listener.events[-1].message
+
+
+def test_a_stop_cuts_a_long_verification_short_and_rolls_the_service_back() -> None:
+    """healthy_timeout_seconds is 300, more than a stop may take: after the stop the new
+    image gets its finishing time (45 s), then the previous one is put back."""
+    lab = Lab(healthy_timeout_seconds=300)
+    lab.publish(SONARR, image_id("b"))
+    original = lab.docker._up
+    calls: list[int] = []
+
+    def up(services: list[str]) -> tuple[int, str]:
+        calls.append(1)
+        if len(calls) == 1:
+            lab.stop.request()
+            return 0, ""  # compose says fine, yet sonarr never runs the new image
+        return original(services)
+
+    lab.docker._up = up  # type: ignore[method-assign]
+    result = lab.applier.apply(lab.step())
+    assert result.outcome == Outcome.ROLLED_BACK
+    assert lab.docker.running_image("sonarr") == image_id("a")
+    assert lab.docker.tags[SONARR] == image_id("a")
+    assert 45 <= lab.time.now < 45 + 30  # the fake clock: within the stop's budget, not 300 s

@@ -6,9 +6,10 @@ queued. Every run is notified: written (size, time, verified), failed (message a
 backup itself removes nothing older and leaves no archive that looks complete), skipped
 (another backup, e.g. one started from the host, holds the lock), or crashed (a bug).
 
-On stop the running backup is given ``stop``'s timeout to finish; one still running then is
-ended: archives are written under a temporary name and renamed only when complete, so it
-leaves no archive that looks valid, and the next backup removes the leftover.
+On stop the running backup's process group gets SIGTERM at once: the backup stops, removes its
+partial archive (archives are written under a temporary name and renamed only when complete)
+and exits; one still running after ``stop``'s timeout is killed (SIGKILL), and the next
+backup removes what it left.
 
 Each backup runs in a child process (``BackupProcess``): zstandard, tar and the backup code
 never enter the daemon (issue 3: the idle supervisor in 45 MB).
@@ -82,9 +83,12 @@ class BackupRunner:
         inbox: Inbox,
         instance: str,
         abandon: Callable[[], None] | None = None,
+        kill: Callable[[], None] | None = None,
     ) -> None:
-        """``abandon`` ends a backup still running when ``stop``'s time is up."""
+        """``abandon`` stops a running backup when the daemon stops (SIGTERM); ``kill`` ends
+        one still running when ``stop``'s time is up."""
         self._abandon = abandon
+        self._kill = kill
         self._backup = backup
         self._timer = timer
         self._worker = worker
@@ -108,17 +112,25 @@ class BackupRunner:
         self._running.set()
         self._worker.submit(self._run)
 
+    def interrupt(self) -> None:
+        """Start no backup from now on; stop the running one (``abandon``)."""
+        self._worker.stop(0)  # drops a queued run; returns at once
+        if self._abandon is not None:
+            self._abandon()
+
     def stop(self, timeout: float) -> None:
-        """Give a running backup ``timeout`` seconds, then abandon it (see the module)."""
+        """``interrupt``, then give the running backup ``timeout`` seconds to clean up and
+        end; kill it when it has not (see the module)."""
+        self.interrupt()
         if self._worker.stop(timeout):
             return
         logger.warning(
-            "the running backup did not finish within %.0f s: ended (its temporary file is "
+            "the running backup did not end within %.0f s: killed (its temporary file is "
             "removed by the next backup; no archive is left looking complete)",
             timeout,
         )
-        if self._abandon is not None:
-            self._abandon()
+        if self._kill is not None:
+            self._kill()
 
     def _run(self) -> None:
         try:
@@ -178,5 +190,10 @@ class BackupProcess:
         return parse_backup_result(self._process.run({}, self._handler))
 
     def abandon(self) -> None:
-        """End the running backup's process (SIGTERM): the daemon stops without it."""
+        """Stop the running backup's process group (SIGTERM): it removes its partial archive
+        and exits."""
         self._process.terminate()
+
+    def kill(self) -> None:
+        """End the running backup's process group at once (SIGKILL)."""
+        self._process.kill()

@@ -88,6 +88,13 @@ from mediastack.supervisor.runtime.messages import (
     StreamLost,
 )
 from mediastack.supervisor.runtime.notices import Notifier, notification_for
+from mediastack.supervisor.runtime.stop_budget import (
+    COMPOSE_FINISH_SECONDS,
+    JOBS_STOP_SECONDS,
+    NOTIFY_CLOSE_SECONDS,
+    RESTART_FINISH_SECONDS,
+    STREAM_STOP_SECONDS,
+)
 from mediastack.supervisor.runtime.verify import Verifier
 from mediastack.supervisor.runtime.wire_runner import WIRED_SERVICES
 from mediastack.supervisor.runtime.workers import Worker
@@ -100,10 +107,9 @@ REREAD_RETRY = Backoff(timedelta(seconds=1), timedelta(seconds=30), max_attempts
 whatever the failed read would have shown (a gluetun start, a reconnect) is not missed."""
 RESUME_POLL = timedelta(seconds=2)
 """While paused, how often the state file is read for a ``supervise --resume`` request."""
-COMPOSE_FINISH_SECONDS = 180.0
-"""On stop, how long the compose call in progress may take to finish."""
-RESTART_FINISH_SECONDS = 20.0
-NOTIFY_CLOSE_SECONDS = 5.0
+# How long each part of a stop may take: ``stop_budget`` (their sum fits the rendered
+# stop_grace_period). The compose call in progress ends within COMPOSE_FINISH_SECONDS: the
+# call itself is bounded by COMPOSE_CALL_SECONDS, then killed.
 SAVE_RETRY = Backoff(timedelta(seconds=1), timedelta(seconds=60), max_attempts=1)
 """After the state file could not be written, saving is tried again 1 s later, doubling to
 60 s; the decision's actions wait until it is on disk."""
@@ -323,14 +329,15 @@ class SupervisorDaemon:
             self._stuck_wakeups.add(after)  # waits for a message (e.g. a lock ending) instead
 
     def shutdown(self) -> None:
-        """Stop the stream, finish the compose call in progress and record its results, save,
-        and give the notification queue a few seconds."""
+        """Stop the stream, stop the jobs (each within one shared budget), finish the compose
+        call in progress (bounded; killed when over its time) and record its results, save,
+        and give the notification queue a few seconds: each part within its ``stop_budget``."""
         self._stopping = True
         self._executing = False
         if self._parts.stream is not None:
-            self._parts.stream.stop()
+            self._parts.stream.stop(STREAM_STOP_SECONDS)
         if self._parts.jobs is not None:
-            self._parts.jobs.stop()
+            self._parts.jobs.stop(JOBS_STOP_SECONDS)
         if not self._parts.compose_worker.stop(COMPOSE_FINISH_SECONDS):
             logger.warning("the compose call did not finish in time; the saved state resumes it")
         self._parts.restart_worker.stop(RESTART_FINISH_SECONDS)

@@ -12,8 +12,12 @@ module itself is light, so the unit tests import it.
   ``PortSyncMonitor``'s fields, handed in and back as JSON), so when to notify and when to
   retry is decided as in a long-lived job. SIGTERM ends its wait for the forwarded port.
 - ``update``: one ``Updater.handle``, its holds announced to the daemon (and acknowledged by
-  it) before any service is recreated, its notifications sent to the daemon's queue.
+  it) before any service is recreated, its notifications sent to the daemon's queue. SIGTERM
+  (the daemon stopping): the service in progress is finished or rolled back within
+  ``stop_budget``'s update times, the others are skipped (``mediastack.updates.stopping``).
 - ``backup``: one ``run_backup``; its outcome (written, skipped, failed) for the daemon.
+  SIGTERM unwinds it (``JobInterrupted``): its partial archive and work folder are removed
+  and it exits without a result.
 - ``wire``: one ``mediastack.links.run.wire`` from the supervisor's vantage point (apps by
   service name on the shared network, the homelab's folders at the same path); each link's
   state for the daemon, which decides what to notify.
@@ -51,8 +55,15 @@ from mediastack.supervisor.runtime.job_protocol import (
     encode_notification,
 )
 from mediastack.supervisor.runtime.logs import configure_logging
+from mediastack.supervisor.runtime.stop_budget import (
+    UPDATE_FINISH_SECONDS,
+    UPDATE_ROLLBACK_SECONDS,
+)
+from mediastack.updates.stopping import UpdateStop
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from mediastack.portsync import PortSyncJob, PortSyncMonitor
     from mediastack.updates import UpdateEvent
 
@@ -68,6 +79,30 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 _stop = threading.Event()
 """Set by SIGTERM in port sync: the daemon is stopping (ends the wait for a port)."""
+_update_stop = UpdateStop(UPDATE_FINISH_SECONDS, UPDATE_ROLLBACK_SECONDS)
+"""Requested by SIGTERM in an update: finish the service in progress, skip the rest."""
+STOPPED_EXIT_CODE = 128 + signal.SIGTERM
+
+
+class JobInterrupted(BaseException):
+    """SIGTERM in a backup: unwinds it (a BaseException, so that no ``except Exception`` on
+    the way takes it for a failure) through the clean-ups that remove its partial archive."""
+
+
+def _interrupt_once(number: int, frame: FrameType | None) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the clean-up is not interrupted again
+    raise JobInterrupted
+
+
+def install_stop_handler(job: JobName) -> None:
+    """Make SIGTERM (the daemon stopping) end ``job`` its own way (see the module)."""
+    if job is JobName.PORTSYNC:
+        signal.signal(signal.SIGTERM, lambda number, frame: _stop.set())
+    elif job is JobName.UPDATE:
+        signal.signal(signal.SIGTERM, lambda number, frame: _update_stop.request())
+    elif job is JobName.BACKUP:
+        signal.signal(signal.SIGTERM, _interrupt_once)
+    # wire: SIGTERM ends it at once; its next run puts back what it left half-done
 
 
 class ParentGone(Exception):
@@ -118,15 +153,17 @@ JobBody = Callable[[LoadedConfig, Mapping[str, Any], Channel], Mapping[str, Any]
 def main(arguments: Sequence[str] | None = None) -> int:
     """Run the job named in ``arguments`` (default: the command line); return the exit code."""
     job = JobName((sys.argv[1:] if arguments is None else arguments)[0])
-    if job is JobName.PORTSYNC:
-        # Port sync stops where it waits; an update or a backup ends at once, as in the daemon.
-        signal.signal(signal.SIGTERM, lambda number, frame: _stop.set())
+    install_stop_handler(job)
     _end_with_the_daemon()
     channel = Channel(_protocol_output(), sys.stdin)
-    request = JobRequest.decode(sys.stdin.readline())
-    configure_logging(request.verbose)
-    loaded = LoadedConfig(Config.model_validate(request.config), Path(request.config_path))
-    channel.send(Result(run_job(JOBS[job], loaded, request.arguments, channel)))
+    try:
+        request = JobRequest.decode(sys.stdin.readline())
+        configure_logging(request.verbose)
+        loaded = LoadedConfig(Config.model_validate(request.config), Path(request.config_path))
+        channel.send(Result(run_job(JOBS[job], loaded, request.arguments, channel)))
+    except JobInterrupted:
+        logger.info("the %s stopped with the supervisor; it left nothing half-written", job)
+        return STOPPED_EXIT_CODE
     return 0
 
 
@@ -255,12 +292,13 @@ def update(
     try:
         updater = build_updater(
             loaded,
-            executor=SubprocessExecutor(),
+            executor=SubprocessExecutor(deadline=_update_stop.deadline),
             engine=DockerEngine.connect(),
             images=connect_images(os.environ),
             registry=registry,
             listener=CallbackListener(send),
             maintenance=PipeHold(channel),
+            stop=_update_stop,
         )
         run = updater.handle(request)
     except (AdapterError, RenderedFileError) as error:

@@ -10,15 +10,21 @@ protocol: ``mediastack.supervisor.runtime.job_protocol``.
 - A hold the child announced and did not end (it crashed, or was killed mid-update) is ended
   here when the child exits (as a ``finally`` would have in one process): the cascade would
   otherwise ignore gluetun for good.
-- ``terminate`` (SIGTERM) and ``kill`` (SIGKILL) reach the running child from another thread
-  (the daemon's stop). A child ended that way without a result raises ``JobStopped``, one
-  that ended by itself without one ``JobCrashed``.
+- ``terminate`` (SIGTERM) and ``kill`` (SIGKILL) reach the running child's whole process
+  group from another thread (the daemon's stop): whatever the child started in its group
+  (a compose call, the backup's workers) hears it too. Once terminated, no new run starts.
+  A child ended that way without a result raises ``JobStopped``, one that ended by itself
+  without one ``JobCrashed``.
+- When the child has exited, whatever it left running in its group is killed (SIGKILL) before
+  the child is reaped (so the group's id cannot have been reused yet): a job leaves nothing
+  behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -111,6 +117,7 @@ class JobProcess:
         self._lock = threading.Lock()
         self._child: subprocess.Popen[str] | None = None
         self._signalled = False
+        self._closed = False  # terminated: the daemon is stopping, no new run starts
 
     def run(self, arguments: Mapping[str, Any], handler: MessageHandler) -> Mapping[str, Any]:
         """Run the job once with ``arguments``; return its result. Raise JobStopped when
@@ -120,9 +127,8 @@ class JobProcess:
         try:
             result = _converse(child, request, handler)
         finally:
-            code = _finish(child)
+            code = self._finish(child)
             with self._lock:
-                self._child = None
                 signalled, self._signalled = self._signalled, False
         if result is not None:
             return result
@@ -131,32 +137,57 @@ class JobProcess:
         raise JobCrashed(f"the {self.job} process ended with exit code {code} and no result")
 
     def terminate(self) -> None:
-        """Ask the running child, if any, to end (SIGTERM)."""
+        """Ask the running child's process group, if any, to end (SIGTERM); start no new
+        run from now on (the daemon is stopping)."""
         self._signal(signal.SIGTERM)
 
     def kill(self) -> None:
-        """End the running child, if any, at once (SIGKILL)."""
+        """End the running child's process group, if any, at once (SIGKILL)."""
         self._signal(signal.SIGKILL)
 
     def _start(self) -> subprocess.Popen[str]:
-        child = subprocess.Popen(
-            self._command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            process_group=0,
-        )
         with self._lock:
+            if self._closed:
+                raise JobStopped(f"the {self.job} process was not started: stopping")
+            child = subprocess.Popen(
+                self._command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                process_group=0,
+            )
             self._child = child
         logger.debug("%s: process %d started", self.job, child.pid)
         return child
 
     def _signal(self, number: signal.Signals) -> None:
         with self._lock:
-            if self._child is None or self._child.poll() is not None:
+            self._closed = True
+            # Not reaped yet (``_finish`` reaps under this lock): the group's id is still ours.
+            if self._child is None:
                 return
             self._signalled = True
-            self._child.send_signal(number)
+            _signal_group(self._child.pid, number)
+
+    def _finish(self, child: subprocess.Popen[str]) -> int:
+        """Close the child's pipes, wait for it to exit, kill what it left in its group, and
+        reap it; return its exit code."""
+        for stream in (child.stdin, child.stdout):
+            if stream is not None:
+                # A broken pipe on close: the child is gone already.
+                with contextlib.suppress(OSError):
+                    stream.close()
+        with contextlib.suppress(ChildProcessError):
+            os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped
+        with self._lock:
+            _signal_group(child.pid, signal.SIGKILL)
+            self._child = None
+            return child.wait()
+
+
+def _signal_group(group: int, number: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, number)
 
 
 def _converse(
@@ -213,13 +244,3 @@ def _send(stdin: IO[str], line: str) -> None:
         stdin.flush()
     except (BrokenPipeError, ValueError):  # the child is gone; its exit code tells why
         logger.debug("a job process no longer reads its input")
-
-
-def _finish(child: subprocess.Popen[str]) -> int:
-    """Close the child's pipes and reap it; return its exit code."""
-    for stream in (child.stdin, child.stdout):
-        if stream is not None:
-            # A broken pipe on close: the child is gone already.
-            with contextlib.suppress(OSError):
-                stream.close()
-    return child.wait()

@@ -138,6 +138,7 @@ def _updates(
         timer=timer,
         webhook=webhook,
         abandon=process.abandon,
+        kill=process.kill,
     )
 
 
@@ -183,7 +184,14 @@ def _backups(
     process = BackupProcess(JobProcess(JobName.BACKUP, loaded, verbose=verbose), handler)
     worker = SerialWorker("backup")
     return BackupRunner(
-        process, timer, worker, notifier, inbox, loaded.config.name, abandon=process.abandon
+        process,
+        timer,
+        worker,
+        notifier,
+        inbox,
+        loaded.config.name,
+        abandon=process.abandon,
+        kill=process.kill,
     )
 
 

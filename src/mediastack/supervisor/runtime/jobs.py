@@ -23,18 +23,27 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from mediastack.supervisor.runtime.backup_runner import BackupRunner
 from mediastack.supervisor.runtime.portsync_runner import PortSyncRunner, SyncTrigger
+from mediastack.supervisor.runtime.stop_budget import JOBS_STOP_SECONDS
 from mediastack.supervisor.runtime.update_runner import UpdateRunner
 from mediastack.supervisor.runtime.wire_runner import WireRunner, WireTrigger
 
 logger = logging.getLogger("mediastack.supervisor")
 
-UPDATE_FINISH_SECONDS = 30.0
-PORTSYNC_FINISH_SECONDS = 5.0
-BACKUP_FINISH_SECONDS = 30.0
-WIRE_FINISH_SECONDS = 5.0
+
+class Stopping(Protocol):
+    """A job runner, as its stop sees it."""
+
+    def interrupt(self) -> None:
+        """Signal the running job (its process group) to end; start no new one."""
+        ...
+
+    def stop(self, timeout: float) -> None:
+        """Wait ``timeout`` seconds at most for the running job to end; then kill it."""
+        ...
 
 
 @dataclass
@@ -100,20 +109,16 @@ class SupervisorJobs:
             except Exception:
                 logger.exception("scheduling a job failed; continuing")
 
-    def stop(self) -> None:
-        """Stop the webhook, then let each job end within its time: the update in progress,
-        the port sync (its wait for a port ended at once), the wire (ended after its time: the
-        next run puts back what it left half-done), the backup (ended after its time: it
-        leaves no archive that looks complete)."""
-        if self.portsync is not None:
-            self.portsync.interrupt()  # its wait ends now, not after the update's time
-        if self.updates is not None:
-            self.updates.stop(UPDATE_FINISH_SECONDS)
-        if self.portsync is not None:
-            self.portsync.stop(PORTSYNC_FINISH_SECONDS)
-        if self.wire is not None:
-            self.wire.stop(WIRE_FINISH_SECONDS)
-        if self.backups is not None:
-            started = time.monotonic()
-            self.backups.stop(BACKUP_FINISH_SECONDS)
-            logger.debug("backup worker stopped after %.1f s", time.monotonic() - started)
+    def stop(self, budget_seconds: float = JOBS_STOP_SECONDS) -> None:
+        """Signal every running job at once (SIGTERM to each one's process group: an update
+        finishes the service it is on, a backup removes its partial archive, port sync's
+        wait and wire end), then wait for them all within one ``budget_seconds``; kill what
+        is left then (see ``stop_budget``)."""
+        runners: list[Stopping] = [
+            job for job in (self.portsync, self.updates, self.backups, self.wire) if job is not None
+        ]
+        for runner in runners:
+            runner.interrupt()
+        deadline = time.monotonic() + budget_seconds
+        for runner in runners:
+            runner.stop(max(0.0, deadline - time.monotonic()))

@@ -87,8 +87,10 @@ class UpdateRunner:
         timer: CronTimer | None = None,
         webhook: Serving | None = None,
         abandon: Callable[[], None] | None = None,
+        kill: Callable[[], None] | None = None,
     ) -> None:
-        """``abandon`` ends an update still running when ``stop``'s time is up."""
+        """``abandon`` asks the update running to finish its service and stop (SIGTERM to its
+        process group) when the daemon stops; ``kill`` ends it when ``stop``'s time is up."""
         self.queue = queue
         self._updater = updater
         self._notifier = notifier
@@ -96,6 +98,7 @@ class UpdateRunner:
         self._timer = timer
         self._webhook = webhook
         self._abandon = abandon
+        self._kill = kill
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -132,20 +135,28 @@ class UpdateRunner:
             self._handle(request)
         return len(requests)
 
-    def stop(self, timeout: float) -> None:
-        """Stop the webhook, then give the update running ``timeout`` seconds to finish;
-        end it (``abandon``) when it has not."""
+    def interrupt(self) -> None:
+        """Stop the webhook and take no more requests; ask the update running, if any, to
+        finish the service it is on and skip the rest (``abandon``)."""
         if self._webhook is not None:
             self._webhook.stop()
+            self._webhook = None
         self._stop.set()
         self.queue.close()  # wakes the worker blocked in take()
+        if self._abandon is not None:
+            self._abandon()
+
+    def stop(self, timeout: float) -> None:
+        """``interrupt``, then give the update running ``timeout`` seconds to end; end it
+        (``kill``) when it has not."""
+        self.interrupt()
         if self._thread is None:
             return
         self._thread.join(timeout)
         if self._thread.is_alive():
-            logger.warning("the update in progress did not finish within %.0f s: ended", timeout)
-            if self._abandon is not None:
-                self._abandon()
+            logger.warning("the update in progress did not end within %.0f s: killed", timeout)
+            if self._kill is not None:
+                self._kill()
 
     def _work(self) -> None:
         # Blocks until a request arrives or stop() closes the queue: an idle supervisor does
@@ -210,5 +221,10 @@ class UpdateProcess:
         return parse_update_result(self._process.run(arguments, self._handler))
 
     def abandon(self) -> None:
-        """End the running update's process (SIGTERM): the daemon stops without it."""
+        """Ask the running update's process group to stop (SIGTERM): the update finishes the
+        service it is on (or rolls it back) and skips the rest."""
         self._process.terminate()
+
+    def kill(self) -> None:
+        """End the running update's process group at once (SIGKILL)."""
+        self._process.kill()

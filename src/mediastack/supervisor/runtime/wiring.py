@@ -39,6 +39,7 @@ from mediastack.supervisor.runtime.notices import build_notifier
 from mediastack.supervisor.runtime.recreate import ContainerStarter, Recreator
 from mediastack.supervisor.runtime.report import state_file_path
 from mediastack.supervisor.runtime.restarts import DockerRestarter, SocketRestarter
+from mediastack.supervisor.runtime.stop_budget import COMPOSE_CALL_SECONDS
 from mediastack.supervisor.runtime.workers import SerialWorker
 from mediastack.supervisor.state import SupervisorStore
 
@@ -102,7 +103,7 @@ def build_supervision(
     RenderedFileError when the vpn stack's file (with the update webhook on: every stack's)
     is unreadable, AlreadyRunningError when another supervisor uses the state file,
     StateError when the state file is unusable."""
-    executor = SubprocessExecutor()
+    executor = compose_executor()
     require_compose(executor)
     engine = connect_engine(os.environ)
     Layout.from_config(loaded)  # fail now, not at the first event, on an unreadable file
@@ -137,6 +138,13 @@ def build_supervision(
     )
     daemon = SupervisorDaemon(loaded.config.supervisor, loaded.config.name, parts)
     return Supervision(daemon, inbox, stream, lock)
+
+
+def compose_executor() -> SubprocessExecutor:
+    """Return the executor of the daemon's compose calls: each one bounded by
+    ``COMPOSE_CALL_SECONDS`` (one hung call would stall all healing on the single compose
+    worker), its process group killed when the time is up."""
+    return SubprocessExecutor(stream_timeout_seconds=COMPOSE_CALL_SECONDS)
 
 
 def daemon_secrets(loaded: LoadedConfig) -> dict[str, str]:

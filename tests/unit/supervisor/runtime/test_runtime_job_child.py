@@ -5,6 +5,7 @@ the backup's outcomes."""
 from __future__ import annotations
 
 import io
+import signal
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -165,3 +166,24 @@ def test_an_update_step_is_in_the_log_a_rollback_as_a_warning(
         ("WARNING", "update rolled_back: sonarr was not healthy on x; rolled back. "
                     "(sonarr: unhealthy; timed out)"),
     ]  # fmt: skip
+
+
+def test_sigterm_in_an_update_child_asks_it_to_finish_not_to_die(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The update child's SIGTERM handler requests the stop its executor and applier honour
+    (finish the service, skip the rest); the process goes on."""
+    from mediastack.supervisor.runtime import job_child
+    from mediastack.supervisor.runtime.job_protocol import JobName
+    from mediastack.updates.stopping import UpdateStop
+
+    fresh = UpdateStop(45.0, 30.0)
+    monkeypatch.setattr(job_child, "_update_stop", fresh)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        job_child.install_stop_handler(JobName.UPDATE)
+        signal.raise_signal(signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert fresh.requested
+    assert fresh.deadline() is not None

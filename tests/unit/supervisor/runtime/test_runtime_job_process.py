@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -252,3 +253,108 @@ def test_the_request_is_json_the_child_can_read(tmp_path: Path) -> None:
 
     config = loaded(tmp_path, "name: home\nportsync:\n  interval_seconds: 60\n").config
     assert Config.model_validate(json.loads(json.dumps(config.model_dump(mode="json")))) == config
+
+
+# -- the whole process group ends ------------------------------------------------------------
+
+GRANDPARENT_CHILD = """
+import json, subprocess, sys, time
+request = json.loads(sys.stdin.readline())
+grandchild = subprocess.Popen(["sleep", "1000"], stdout=subprocess.DEVNULL)
+with open(request["arguments"]["pids"], "w") as pids:
+    pids.write(str(grandchild.pid))
+if request["arguments"]["then"] == "wait":
+    time.sleep(1000)
+print(json.dumps({"type": "result", "result": {"done": True}}), flush=True)
+"""
+
+
+def grandparent(tmp_path: Path) -> JobProcess:
+    command = [sys.executable, "-c", GRANDPARENT_CHILD]
+    return JobProcess(JobName.UPDATE, loaded(tmp_path), command=command)
+
+
+def ended(pid: int) -> bool:
+    """Wait (a few seconds at most) for ``pid`` to end (a zombie counts as ended)."""
+    for _ in range(100):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return True
+        if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_sigterm_reaches_what_the_child_started(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    process = grandparent(tmp_path)
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            process.run({"pids": str(pids), "then": "wait"}, Recorder())
+        except JobStopped as stopped:
+            outcome.append(stopped)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    while not pids.exists() or not pids.read_text():
+        time.sleep(0.02)
+    process.terminate()
+    thread.join(10)
+    assert not thread.is_alive() and outcome
+    assert ended(int(pids.read_text()))
+
+
+def test_what_a_finished_child_left_running_is_ended(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    assert grandparent(tmp_path).run({"pids": str(pids), "then": "exit"}, Recorder()) == {
+        "done": True
+    }
+    assert ended(int(pids.read_text()))
+
+
+def test_no_run_starts_once_the_job_was_terminated(tmp_path: Path) -> None:
+    process = scripted(tmp_path)
+    process.terminate()
+    with pytest.raises(JobStopped):
+        process.run({"steps": [["echo", None]]}, Recorder())
+
+
+@pytest.mark.usefixtures("child_environment")
+def test_a_backup_stopped_by_sigterm_leaves_no_partial_archive(tmp_path: Path) -> None:
+    """The real backup child, on a small tree made slow to compress (random bytes, zstd's
+    highest level): SIGTERM while its partial archive is being written; the child removes
+    it, and its work folder, before it exits."""
+    app = tmp_path / "config" / "sonarr"
+    app.mkdir(parents=True)
+    (app / "config.xml").write_text("<Config/>")
+    (app / "large.bin").write_bytes(os.urandom(24 * 1024 * 1024))
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    config = "name: home\nbackups:\n  compression_level: 19\n"
+    process = JobProcess(JobName.BACKUP, loaded(tmp_path, config))
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(BackupProcess(process, Recorder())())
+        except JobStopped as stopped:
+            outcome.append(stopped)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    for _ in range(2000):  # until the partial archive is there
+        if any(path.name.endswith(".partial") for path in backups.iterdir()):
+            break
+        time.sleep(0.005)
+    seen_while_writing = sorted(path.name for path in backups.iterdir())
+    process.terminate()
+    thread.join(60)
+    assert not thread.is_alive()
+    assert any(name.endswith(".partial") for name in seen_while_writing), seen_while_writing
+    assert [type(found) for found in outcome] == [JobStopped]
+    left = sorted(path.name for path in backups.iterdir())
+    assert left == [".mediastack-backup.lock"]  # no archive, partial file or work folder

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from mediastack.adapters.engine import ContainerInfo
 from mediastack.adapters.errors import EngineError
 from mediastack.adapters.fakes import RecordingExecutor
 from mediastack.supervisor.clock import FakeClock
+from mediastack.supervisor.runtime import wiring
 from mediastack.supervisor.runtime.discovery import DependentTarget
 from mediastack.supervisor.runtime.recreate import NOT_COMPOSE, Recreator
 from mediastack.supervisor.runtime.start_order import DEPENDS_ON_LABEL, depends_on, start_waves
@@ -102,6 +104,52 @@ def test_a_failed_call_is_judged_per_service(tmp_path: Path, clock: FakeClock) -
     assert not outcome["radarr"].succeeded
     assert "exited 1" in outcome["radarr"].detail
     assert "it is created" in outcome["radarr"].detail
+
+
+HUNG_DOCKER = """#!/bin/sh
+# a docker whose compose never returns: the CLI, and the plugin it runs, both hang
+sleep 1000 & echo $! >> "$PIDS"
+echo $$ >> "$PIDS"
+sleep 1000
+"""
+
+
+def test_a_hung_compose_call_is_killed_and_counts_as_a_failed_attempt(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    (bin_folder / "docker").write_text(HUNG_DOCKER)
+    (bin_folder / "docker").chmod(0o755)
+    pids = tmp_path / "pids"
+    monkeypatch.setenv("PATH", f"{bin_folder}:/usr/bin:/bin")
+    monkeypatch.setenv("PIDS", str(pids))
+    monkeypatch.setattr(wiring, "COMPOSE_CALL_SECONDS", 0.5)
+    world = World(clock)
+    recreator = Recreator(world.engine, wiring.compose_executor(), StarterOnWorld(world))
+    results = recreator.recreate(world.gluetun(), targets(tmp_path, "sonarr", "radarr"))
+    assert [result.succeeded for result in results] == [False, False]
+    assert (
+        f"`docker compose up` for {PROJECT} did not finish in 0.5 s; its processes were killed"
+        in results[0].detail
+    )
+    assert ended([int(pid) for pid in pids.read_text().split()])
+
+
+def ended(pids: list[int]) -> bool:
+    """Wait (a few seconds at most) for every pid to end (a zombie counts as ended)."""
+    for _ in range(100):
+        states = []
+        for pid in pids:
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except FileNotFoundError:
+                continue
+            states.append(stat.rsplit(")", 1)[1].split()[0])
+        if all(state in ("Z", "X") for state in states):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def test_a_container_not_made_by_compose_cannot_be_recreated(
