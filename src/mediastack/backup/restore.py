@@ -126,9 +126,9 @@ def restore_backup(
 ) -> RestoreResult:
     """Restore the app folders of ARCHIVE (all, or ``only`` these apps), stopping and
     starting their running services. With ``dry_run`` verify the archive and return the plan,
-    changing nothing. Raise BackupError when the archive is missing, corrupt or partial (then
-    nothing was changed), or when the services do not come back (then the replaced folders
-    are kept and named in the message)."""
+    changing nothing. Raise BackupError when the archive is missing, corrupt, partial or
+    crafted (then nothing was changed), or when the services do not come back (then the
+    replaced folders are kept and named in the message)."""
     reporter = progress or SilentProgress()
     with backups_lock(loaded.backups_folder):
         found = require_archive(loaded.backups_folder, archive)
