@@ -11,7 +11,7 @@ What callers use (the CLI, and the supervisor for scheduled backups):
 - ``plan_backup``, ``verify_backup``, ``list_backups``, ``prune_backups``, ``restore_backup``.
 
 Layout: pure decisions (``selection``, ``retention``, ``naming``, ``manifest``, ``schedule``,
-``tar_stream``, ``restore.plan_restore``) apart from what touches files (``scan``,
+``tar_stream``, ``safety``, ``restore.plan_restore``) apart from what touches files (``scan``,
 ``archive_writer`` with its worker processes: ``worker_pool``, ``archive_pieces``;
 ``archive_reader``, ``verify``, ``catalog``) and what runs it all (``run``, ``restore``).
 An archive is a plain ``tar --zstd`` file (many zstd frames, one stream): ``apps/<app>/...``,

@@ -26,6 +26,7 @@ from mediastack.backup.manifest import (
     is_safe_member_path,
     parse_manifest,
 )
+from mediastack.backup.safety import app_entry_problems, leaving_links, member_problem
 
 CHUNK_SIZE = 1024 * 1024
 MAXIMUM_MANIFEST_BYTES = 512 * 1024 * 1024
@@ -53,7 +54,8 @@ class HashingReader:
 
 
 class MemberHandler(Protocol):
-    """Sees every member (but the manifest) as it streams by."""
+    """Sees every member (but the manifest) as it streams by, except those refused on sight:
+    an unsafe path, a type or place ``safety.member_problem`` refuses, a second copy."""
 
     def member(self, info: tarfile.TarInfo, data: HashingReader | None) -> None:
         """Handle one member; ``data`` is its content for regular files, else None."""
@@ -111,8 +113,14 @@ def read_archive(
             "wrote it did not finish)"
         )
     else:
+        reading.problems += app_entry_problems(reading.manifest)
         reading.problems += compare(reading.manifest, reading.members)
+    reading.problems += leaving_links(_symlinks(reading.members))
     return reading
+
+
+def _symlinks(members: dict[str, SeenMember]) -> dict[str, str]:
+    return {name: seen.target for name, seen in members.items() if seen.kind is EntryKind.SYMLINK}
 
 
 def _read_members(
@@ -150,8 +158,13 @@ def _read_member(
     if not is_safe_member_path(info.name):
         reading.problems.append(f"{info.name!r}: a member path that could escape its folder")
         return None
-    if info.name in reading.members:
+    refusal = member_problem(info)
+    if refusal is not None:
+        reading.problems.append(refusal)
+        return None
+    if info.name in reading.members:  # not handed on: it could replace what was written
         reading.problems.append(f"{info.name}: in the archive twice")
+        return None
     seen = _seen(tar, info, handler)
     if seen is None:
         reading.problems.append(f"{info.name}: a member of an unexpected type")

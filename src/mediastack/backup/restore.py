@@ -1,9 +1,11 @@
 """Restore app folders from an archive, with their services stopped and started around it.
 
 Control flow: the archive is read once; the selected apps' members are written into a staging
-folder (``<config>/.mediastack-restore/<stamp>/new``) while every member is hashed -> a corrupt
-or partial archive, or a staged database failing ``integrity_check``, stops here and nothing
-of the user's is touched -> the running services that own those folders are stopped -> each
+folder (``<config>/.mediastack-restore/<stamp>/new``) while every member is hashed -> a corrupt,
+partial or crafted archive (``safety``: an app entry that is no app folder of this homelab, a
+link in place of an app folder or leading out of it, a hard link, a device), or a staged
+database failing ``integrity_check``, stops here, the staging is removed and nothing of the
+user's is touched -> the running services that own those folders are stopped -> each
 current folder is moved aside (``.../replaced``) and the staged one moved in -> the services
 are started and waited for until healthy -> only then are the replaced folders removed. When
 they do not come back, the replaced folders stay where the error message says.
@@ -27,12 +29,15 @@ from mediastack.backup.manifest import APPS_PREFIX, Manifest
 from mediastack.backup.naming import STAMP_FORMAT
 from mediastack.backup.progress import ProgressReporter, SilentProgress
 from mediastack.backup.run import Now, require_archive, utc_now
-from mediastack.backup.selection import RESTORE_WORK_FOLDER
+from mediastack.backup.safety import unknown_app_problems
+from mediastack.backup.selection import RESTORE_WORK_FOLDER, app_folders
 from mediastack.backup.verify import verify_archive
+from mediastack.catalogue import CATALOGUE
 from mediastack.config import LoadedConfig
 from mediastack.stack.lease import LeaseHolder, lease_folder
 
 CHUNK_SIZE = 1024 * 1024
+SHOWN_PROBLEMS = 10  # all of a crafted manifest's bad entries, yet a bounded message
 
 
 class ServiceControl(Protocol):
@@ -122,17 +127,18 @@ def restore_backup(
 ) -> RestoreResult:
     """Restore the app folders of ARCHIVE (all, or ``only`` these apps), stopping and
     starting their running services. With ``dry_run`` verify the archive and return the plan,
-    changing nothing. Raise BackupError when the archive is missing, corrupt or partial (then
-    nothing was changed), or when the services do not come back (then the replaced folders
-    are kept and named in the message)."""
+    changing nothing. Raise BackupError when the archive is missing, corrupt, partial or
+    crafted (then nothing was changed), or when the services do not come back (then the
+    replaced folders are kept and named in the message)."""
     reporter = progress or SilentProgress()
     with backups_lock(loaded.backups_folder):
         found = require_archive(loaded.backups_folder, archive)
+        known = known_apps(loaded.config_folder)
         if dry_run:
-            return _dry_run(found.path, only, control, reporter)
+            return _dry_run(found.path, only, known, control, reporter)
         work = loaded.config_folder / RESTORE_WORK_FOLDER / now().strftime(STAMP_FORMAT)
         try:
-            manifest, apps = _stage(found.path, work / "new", only, reporter)
+            manifest, apps = _stage(found.path, work / "new", only, known, reporter)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             _remove_if_empty(work.parent)
@@ -145,8 +151,23 @@ def restore_backup(
     return RestoreResult(found.path, plan, files, kept_aside=tuple(kept))
 
 
+def known_apps(config_folder: Path) -> set[str]:
+    """Return the app folder names a restore may write: the catalogue's services and the
+    folders (not links) already in ``config_folder`` (a backup archives every one)."""
+    try:
+        with os.scandir(config_folder) as listing:
+            folders = [entry.name for entry in listing if entry.is_dir(follow_symlinks=False)]
+    except FileNotFoundError:
+        folders = []
+    return set(CATALOGUE) | set(app_folders(folders))
+
+
 def _dry_run(
-    archive: Path, only: Sequence[str], control: ServiceControl, reporter: ProgressReporter
+    archive: Path,
+    only: Sequence[str],
+    known: set[str],
+    control: ServiceControl,
+    reporter: ProgressReporter,
 ) -> RestoreResult:
     reporter.start(f"checking {archive.name}", 0)
     try:
@@ -155,25 +176,42 @@ def _dry_run(
         reporter.finish()
     if not report.ok or report.manifest is None:
         raise refused(archive, report.problems)
-    apps = choose_apps(report.manifest.apps, only)
+    apps = _known_only(archive, choose_apps(report.manifest.apps, only), known)
     owners = control.services_owning(apps)
     plan = plan_restore(apps, owners, control.running(owners))
     files = sum(1 for entry in report.manifest.entries if entry.app in apps)
     return RestoreResult(archive, plan, files, dry_run=True)
 
 
-def refused(archive: Path, problems: Sequence[str]) -> BackupError:
+def refused(archive: Path, problems: Sequence[str], fix: str = "") -> BackupError:
     """Return the error for an archive that must not be restored."""
-    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-    shown = "; ".join(problems[:3]) + more
+    more = f" (and {len(problems) - SHOWN_PROBLEMS} more)" if len(problems) > SHOWN_PROBLEMS else ""
+    shown = "; ".join(problems[:SHOWN_PROBLEMS]) + more
     return BackupError(
         f"refusing to restore {archive.name}: {shown}",
-        "restore an older archive (`mediastack backup list`); nothing was changed",
+        fix or "restore an older archive (`mediastack backup list`); nothing was changed",
     )
 
 
+def _known_only(archive: Path, apps: tuple[str, ...], known: set[str]) -> tuple[str, ...]:
+    """Return ``apps``; raise the refusal when one of them is no app of this homelab."""
+    problems = unknown_app_problems(apps, known)
+    if problems:
+        raise refused(
+            archive,
+            problems,
+            "nothing was changed; to restore a folder that is no service of the catalogue, "
+            "create it (empty) in the config folder first, or leave it out with --only",
+        )
+    return apps
+
+
 def _stage(
-    archive: Path, staging: Path, only: Sequence[str], reporter: ProgressReporter
+    archive: Path,
+    staging: Path,
+    only: Sequence[str],
+    known: set[str],
+    reporter: ProgressReporter,
 ) -> tuple[Manifest, tuple[str, ...]]:
     """Write the selected apps' members under ``staging``; return the manifest and the apps.
     Raise BackupError (refused) when the archive or a staged database is not sound."""
@@ -188,7 +226,7 @@ def _stage(
         reporter.finish()
     if not reading.intact or reading.manifest is None:
         raise refused(archive, reading.problems)
-    apps = choose_apps(reading.manifest.apps, only)
+    apps = _known_only(archive, choose_apps(reading.manifest.apps, only), known)
     problems = [
         f"{entry.path}: {message}"
         for entry in reading.manifest.databases
@@ -317,4 +355,3 @@ def _remove_if_empty(folder: Path) -> None:
         folder.rmdir()
     except OSError:
         return
-
