@@ -53,6 +53,7 @@ class ContainerInfo:
     network_mode: str
     sandbox_key: str
     labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    error: str = ""  # why its last start failed (e.g. "cannot join network of a non running ...")
 
     @property
     def running(self) -> bool:
@@ -140,6 +141,7 @@ def parse_container(raw: Mapping[str, Any]) -> ContainerInfo:
             network_mode=raw["HostConfig"]["NetworkMode"],
             sandbox_key=(raw.get("NetworkSettings") or {}).get("SandboxKey") or "",
             labels=dict(configuration.get("Labels") or {}),
+            error=str(state.get("Error") or ""),
         )
     except (KeyError, TypeError, AttributeError) as error:
         raise EngineError(f"unexpected `docker inspect` output: missing {error}") from None

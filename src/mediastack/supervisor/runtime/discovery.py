@@ -261,7 +261,9 @@ class EngineSurveyor:
 
 def _not_running(stopped_by_user: bool, container: ContainerInfo, gluetun: ContainerInfo) -> str:
     """Return why a dependent that is not running is, or is not, stale."""
-    if stopped_by_user and container.status != CREATED:
+    # A start that failed since (a `docker restart` while gluetun was down) is no choice to
+    # keep: the engine says why in its error, and recreating it is the fix.
+    if stopped_by_user and container.status != CREATED and not container.error:
         return STOPPED_BY_USER
     joined = container.network_container
     if container.status == CREATED and joined is not None and _same_container(joined, gluetun.id):

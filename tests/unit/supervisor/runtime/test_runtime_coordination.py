@@ -4,6 +4,7 @@ actions back until it can (issue 11, items 1, 2 and 7)."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
@@ -118,6 +119,20 @@ def test_a_dependent_stopped_by_its_user_stays_stopped(harness: Harness) -> None
     world.recreate_dependent("radarr")
     harness.feed(world.event("start", "radarr"))  # the user started it again
     assert harness.store.user_stopped() == frozenset()
+
+
+def test_a_user_stop_followed_by_a_failed_start_is_healed(harness: Harness) -> None:
+    world = harness.world
+    harness.feed(world.event("stop", "radarr"))  # `docker restart radarr` while gluetun is down
+    failed = world.stop("radarr")
+    index = world.engine.containers.index(failed)
+    error = "cannot join network of a non running container"
+    world.engine.containers[index] = dataclasses.replace(failed, error=error)
+    world.restart_gluetun(healthy=True)
+    harness.feed(world.event("start", "gluetun"))
+    harness.feed(world.event("health_status: healthy", "gluetun"))
+    steps = (*harness.recreator.prepared, *harness.recreator.calls)
+    assert "radarr" in {service for step in steps for service in step}
 
 
 def test_a_stop_the_cascade_makes_is_not_taken_for_the_users(harness: Harness) -> None:
