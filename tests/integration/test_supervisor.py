@@ -28,6 +28,7 @@ from standins import docker, remove_test_resources
 from test_portsync_qbittorrent import running_qbittorrent_nox
 from test_supervisor_harness import (
     DEPENDENTS,
+    KEPT,
     EngineRelay,
     EventRecorder,
     SupervisorProcess,
@@ -432,4 +433,42 @@ def test_the_boot_race_is_healed_the_same_way(
     assert cascade.outcome is Outcome.HEALED
     assert cascade.healed == DEPENDENTS
     assert "sonarr (not running (exited))" in supervisor.log()
+    assert_healed_into_gluetun(lab)
+
+
+def test_an_up_of_the_vpn_stack_is_not_fought_and_counts_no_cascade(
+    lab: Homelab, supervisor: SupervisorProcess, state_file: Path
+) -> None:
+    recorder = EventRecorder.for_lab(lab.prefix)
+    before = containers(lab.prefix)
+    result = lab.run("up", "vpn", "--force-recreate", "--no-wire", timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    supervisor.wait_for("mediastack up ended: re-reading the engine")
+    after = containers(lab.prefix)
+    assert all(after[service] != before[service] for service in KEPT)  # compose made them
+    events = recorder.stop()
+    assert creates_per_service(events) == dict.fromkeys(KEPT, 1)  # the supervisor made none
+    assert history(state_file) == ()  # no cascade, none counted
+    assert "left to it" in supervisor.log()
+    assert_healed_into_gluetun(lab)
+
+
+def test_a_dependent_stopped_by_its_user_stays_stopped_through_a_gluetun_restart(
+    lab: Homelab, supervisor: SupervisorProcess, state_file: Path
+) -> None:
+    vpn_compose(lab, "stop", "prowlarr")
+    supervisor.wait_for("prowlarr stopped by its user: left stopped")
+    docker("restart", "-t", "1", containers(lab.prefix)["gluetun"])
+    (cascade,) = wait_for_cascades(state_file, 1)
+    assert cascade.healed == ("qbittorrent", "radarr", "sonarr")
+    prowlarr = containers(lab.prefix, every=True)["prowlarr"]
+    assert container_status(prowlarr) == "exited"
+    config = config_variant(lab, "user-stop", state_file=str(state_file))
+    shown = json.loads(python_mediastack(config, "status", "--format", "json").stdout)
+    assert {entry["service"]: entry["state"] for entry in shown["services"]}["prowlarr"] == (
+        "stopped"
+    )
+    assert shown["supervisor"]["stopped_by_user"] == ["prowlarr"]
+    vpn_compose(lab, "start", "prowlarr")
+    supervisor.wait_for("prowlarr started again")
     assert_healed_into_gluetun(lab)

@@ -64,7 +64,10 @@ STABLE_SECONDS = 30.0
 IDLE_CUT_SECONDS = 30.0
 """A stream that was open this long, and sent no event for this long, before it ended was cut
 for being idle: it is resumed, not followed by a full re-read (see the module docstring)."""
-CONTAINER_EVENTS = {"type": "container", "event": ["start", "die", "destroy", "health_status"]}
+CONTAINER_EVENTS = {
+    "type": "container",
+    "event": ["start", "die", "stop", "destroy", "health_status"],
+}
 """Only what the supervisor acts on. Measured on engine 20.10: ``health_status`` matches
 ``health_status: healthy|unhealthy`` (the engine matches that one word fuzzily), and without
 the ``event`` filter every healthcheck run sends three ``exec_*`` events, so an idle stack
