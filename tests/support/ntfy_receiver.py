@@ -214,6 +214,7 @@ class NtfyReceiver:
         self._messages: list[ReceivedMessage] = []
         self._requests = 0
         self._to_rate_limit = 0
+        self._to_fail = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._port = 0
@@ -286,6 +287,11 @@ class NtfyReceiver:
         with self._condition:
             self._to_rate_limit = count
 
+    def fail_next(self, count: int) -> None:
+        """Answer the next ``count`` publish requests with ntfy's 500 (code 50001)."""
+        with self._condition:
+            self._to_fail = count
+
     @property
     def messages(self) -> list[ReceivedMessage]:
         """Return the messages accepted so far, in arrival order."""
@@ -310,12 +316,15 @@ class NtfyReceiver:
             return list(self._messages)
 
     def _admit(self) -> NtfyError | None:
-        """Count a publish request; return the 429 to answer when one is due."""
+        """Count a publish request; return the 429 or 500 to answer when one is due."""
         with self._condition:
             self._requests += 1
             if self._to_rate_limit > 0:
                 self._to_rate_limit -= 1
                 return rate_limited()
+            if self._to_fail > 0:
+                self._to_fail -= 1
+                return NtfyError(500, 50001, "internal server error")
             return None
 
     def _record(self, message: ReceivedMessage) -> None:

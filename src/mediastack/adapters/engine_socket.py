@@ -220,8 +220,8 @@ def error_message(status: int, body: bytes) -> str:
 
 class SocketEngine:
     """The engine, as the supervisor uses it: a ``ContainerReader`` and a ``ContainerStarter``
-    (the cascade's second step), plus ``restart`` (autoheal) and ``events``. Thread-safe:
-    every request has its own connection."""
+    (the cascade's second step, and removing what a failed compose call left), plus
+    ``restart`` (autoheal) and ``events``. Thread-safe: every request has its own connection."""
 
     def __init__(
         self,
@@ -268,6 +268,14 @@ class SocketEngine:
         """Start a created (or stopped) container; raise EngineError when the engine refuses
         (e.g. "cannot join network of a non running container")."""
         self._post(f"/containers/{quote(container_id)}/start", self._timeout)
+
+    def remove(self, container_id: str) -> None:
+        """Remove a container that does not run (a half-made one compose left); its volumes
+        are kept (a replacement may share them with the container it replaces). Raise
+        EngineError when the engine refuses (e.g. it runs)."""
+        status, body = self.request("DELETE", f"/containers/{quote(container_id)}")
+        if status >= MINIMUM_ERROR_STATUS and status != NOT_FOUND:
+            raise EngineError(error_message(status, body))
 
     def restart(self, container_id: str, stop_timeout_seconds: int) -> None:
         """Restart a container in place (SIGTERM, SIGKILL after ``stop_timeout_seconds``);

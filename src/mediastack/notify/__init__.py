@@ -6,11 +6,12 @@ Wiring: ``NotificationQueue(NotificationSender(parse_url_list(os.environ[variabl
 """
 
 from mediastack.notify.message import Notification
-from mediastack.notify.queue import NotificationQueue, QueueStatistics
+from mediastack.notify.queue import Delivery, NotificationQueue, QueueStatistics
 from mediastack.notify.sender import DeliveryReport, NotificationSender
 from mediastack.notify.urls import mask_url, parse_url_list
 
 __all__ = [
+    "Delivery",
     "DeliveryReport",
     "Notification",
     "NotificationQueue",

@@ -8,6 +8,10 @@ retried for the URLs that failed only, after an exponential backoff, up to ``max
 then it is logged and dropped. While a message is being retried the ones behind it wait:
 order is kept, and the wait is bounded by the attempts and the backoff's cap.
 
+Each message may carry a ``Delivery``, which the worker settles once the message is delivered
+or given up (or dropped, refused, left at close): the daemon's throttle reads it, so that a
+message never delivered does not count as "sent recently".
+
 Time is injected: ``clock`` (seconds, monotonic) and ``sleep`` (wait that long) let unit tests
 run the backoff without real sleeps. Deduplication and throttling are not done here but
 upstream, by :mod:`mediastack.supervisor.notify_policy`.
@@ -57,10 +61,41 @@ class QueueStatistics:
     failed: int
 
 
+class Delivery:
+    """The outcome of one queued message: pending until the queue settles it, once, as
+    delivered or not. Settled by the queue's worker, read by another thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._delivered: bool | None = None
+
+    @property
+    def pending(self) -> bool:
+        with self._lock:
+            return self._delivered is None
+
+    @property
+    def failed(self) -> bool:
+        """True once the queue gave the message up (or dropped or refused it)."""
+        with self._lock:
+            return self._delivered is False
+
+    def settle(self, delivered: bool) -> None:
+        """Record the outcome; the first one counts."""
+        with self._lock:
+            if self._delivered is None:
+                self._delivered = delivered
+
+
 @dataclass
 class _Pending:
     notification: Notification
     urls: tuple[str, ...] | None = None
+    delivery: Delivery | None = None
+
+    def settle(self, delivered: bool) -> None:
+        if self.delivery is not None:
+            self.delivery.settle(delivered)
 
 
 def backoff_seconds(attempt: int, first_seconds: float, max_seconds: float) -> float:
@@ -112,20 +147,25 @@ class NotificationQueue:
 
     # -- the producer's side -------------------------------------------------------------
 
-    def put(self, notification: Notification) -> bool:
+    def put(self, notification: Notification, delivery: Delivery | None = None) -> bool:
         """Queue ``notification`` for delivery and return at once: True when queued, False when
         refused (below the minimum priority, or the queue is closed). When the queue is full the
-        oldest waiting message is dropped, counted and logged. Never blocks on delivery, never
+        oldest waiting message is dropped, counted and logged. ``delivery``, when given, is
+        settled with the outcome (at once when refused). Never blocks on delivery, never
         raises."""
+        pending = _Pending(notification, delivery=delivery)
         try:
             if notification.priority < self._minimum_priority:
                 logger.debug("notification %r below minimum priority", notification.title)
+                pending.settle(False)
                 return False
-            accepted, pushed_out, dropped_total = self._enqueue(notification)
+            accepted, pushed_out, dropped_total = self._enqueue(pending)
         except Exception:  # a side task never fails the main job
             logger.exception("could not queue notification")
+            pending.settle(False)
             return False
         if not accepted:
+            pending.settle(False)
             logger.warning("notification %r refused: the queue is closed", notification.title)
         elif pushed_out is not None:
             logger.warning(
@@ -136,16 +176,18 @@ class NotificationQueue:
             )
         return accepted
 
-    def _enqueue(self, notification: Notification) -> tuple[bool, Notification | None, int]:
+    def _enqueue(self, pending: _Pending) -> tuple[bool, Notification | None, int]:
         """Append under the lock; return (accepted, the message pushed out or None, dropped)."""
         with self._condition:
             if self._closing:
                 return False, None, self._dropped
             pushed_out = None
             if len(self._waiting) >= self._capacity:
-                pushed_out = self._waiting.popleft().notification
+                oldest = self._waiting.popleft()
+                oldest.settle(False)
+                pushed_out = oldest.notification
                 self._dropped += 1
-            self._waiting.append(_Pending(notification))
+            self._waiting.append(pending)
             self._start_worker()
             self._condition.notify_all()
             return True, pushed_out, self._dropped
@@ -188,6 +230,8 @@ class NotificationQueue:
             worker.join(timeout)
         with self._condition:
             left = [pending.notification.title for pending in self._waiting]
+            for pending in self._waiting:
+                pending.settle(False)
             self._waiting.clear()
             in_flight = int(self._in_flight)
             self._failed += len(left)
@@ -208,7 +252,7 @@ class NotificationQueue:
                 self._deliver(pending)
             except Exception:
                 logger.exception("notification %r: delivery crashed", pending.notification.title)
-                self._finish(delivered=False)
+                self._finish(pending, delivered=False)
 
     def _next(self) -> _Pending | None:
         """Wait for the next message; return None when closing and nothing more may be sent."""
@@ -228,7 +272,7 @@ class NotificationQueue:
             report = self._sender.send(pending.notification, pending.urls)
             delivered_somewhere = delivered_somewhere or bool(report.delivered)
             if report.finished:  # only rejected URLs (logged by the sender) may be left
-                self._finish(delivered=delivered_somewhere)
+                self._finish(pending, delivered=delivered_somewhere)
                 return
             pending.urls = report.retryable
             if attempt == self._max_attempts or not self._wait(self._backoff(attempt)):
@@ -239,12 +283,13 @@ class NotificationQueue:
             attempt,
             ", ".join(mask_url(url) for url in report.retryable),
         )
-        self._finish(delivered=False)
+        self._finish(pending, delivered=False)
 
     def _backoff(self, attempt: int) -> float:
         return backoff_seconds(attempt, self._first_backoff, self._max_backoff)
 
-    def _finish(self, *, delivered: bool) -> None:
+    def _finish(self, pending: _Pending, *, delivered: bool) -> None:
+        pending.settle(delivered)
         with self._condition:
             self._in_flight = False
             if delivered:

@@ -11,11 +11,17 @@ import json
 import logging
 import subprocess
 import sys
+import time
+from datetime import timedelta
 
 import pytest
 from notify_support import BOUNDED_WAIT_SECONDS, FakeTime
 
-from mediastack.notify import Notification, NotificationQueue, NotificationSender
+from mediastack.notify import Delivery, Notification, NotificationQueue, NotificationSender
+from mediastack.supervisor.actions import Notify, Stage
+from mediastack.supervisor.clock import FakeClock
+from mediastack.supervisor.notify_policy import NotificationThrottle
+from mediastack.supervisor.runtime.notices import notification_for
 from support.ntfy_receiver import NtfyReceiver
 
 TOKEN = "tk_0123456789abcdefghijklmnopqr"
@@ -187,6 +193,39 @@ def test_close_cuts_a_long_real_backoff_short(receiver: NtfyReceiver) -> None:
     # Had the worker slept through the close, the join would time out with it in flight (1).
     assert queue.close(timeout=BOUNDED_WAIT_SECONDS) == 0
     assert queue.statistics.failed == 1
+
+
+def settled(delivery: Delivery) -> bool:
+    deadline = time.monotonic() + BOUNDED_WAIT_SECONDS
+    while delivery.pending and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not delivery.pending
+
+
+def test_a_notice_ntfy_refused_does_not_hold_back_the_next_look_alike(
+    receiver: NtfyReceiver, fake_time: FakeTime
+) -> None:
+    receiver.fail_next(1)  # ntfy answers 500, then accepts again
+    queue = make_queue([receiver.url(TOPIC)], fake_time, max_attempts=1)
+    throttle, clock = NotificationThrottle(timedelta(minutes=10)), FakeClock()
+    restarted = Notify(Stage.AUTOHEAL_RESTART, "vpn-sonarr-1", "Restarted vpn-sonarr-1.")
+
+    def send(delivery: Delivery) -> bool:
+        admitted = throttle.admit(restarted, clock.now(), delivery)
+        return admitted is not None and queue.put(notification_for(admitted, "home"), delivery)
+
+    first = Delivery()
+    assert send(first)
+    assert settled(first) and first.failed
+    clock.advance(60)
+    second = Delivery()
+    assert send(second)  # not held back by the one never delivered
+    [message] = receiver.wait_for(1, BOUNDED_WAIT_SECONDS)
+    assert message.message == "Restarted vpn-sonarr-1. (+1 more like this)"
+    assert settled(second) and not second.failed
+    clock.advance(60)
+    assert not send(Delivery())  # held back after one that was delivered
+    assert queue.close() == 0
 
 
 SEPARATE_PROCESS_SCRIPT = """

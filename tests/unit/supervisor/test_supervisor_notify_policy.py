@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from mediastack.supervisor.actions import Notify, Stage
@@ -55,3 +56,58 @@ def test_a_kind_that_went_quiet_is_forgotten(clock: FakeClock) -> None:
     clock.advance(timedelta(minutes=11))
     assert throttle.flush(clock.now()) == []
     assert throttle.admit(restart_notice(), clock.now()) == restart_notice()
+
+
+@dataclass
+class Outcome:
+    """A delivery outcome as the notifier settles it."""
+
+    failed: bool = False
+
+
+def test_after_a_notice_never_delivered_the_next_look_alike_goes_out(clock: FakeClock) -> None:
+    throttle = NotificationThrottle(timedelta(minutes=10))
+    first = Outcome()
+    assert throttle.admit(restart_notice(), clock.now(), first) == restart_notice()
+    clock.advance(30)
+    assert throttle.admit(restart_notice(), clock.now(), Outcome()) is None  # on its way
+    first.failed = True  # ntfy was down: the queue gave it up
+    clock.advance(30)
+    sent = throttle.admit(restart_notice(), clock.now(), Outcome())
+    assert sent is not None
+    assert sent.message == "Restarted vpn-sonarr-1. (+2 more like this)"  # it and the held one
+
+
+def test_after_a_delivered_notice_look_alikes_are_held_back(clock: FakeClock) -> None:
+    throttle = NotificationThrottle(timedelta(minutes=10))
+    assert throttle.admit(restart_notice(), clock.now(), Outcome()) is not None
+    clock.advance(60)
+    assert throttle.admit(restart_notice(), clock.now(), Outcome()) is None
+
+
+def test_what_an_undelivered_notice_stood_for_is_carried_into_the_next(clock: FakeClock) -> None:
+    throttle = NotificationThrottle(timedelta(minutes=10))
+    throttle.admit(restart_notice(), clock.now(), Outcome())
+    for _ in range(3):
+        clock.advance(60)
+        throttle.admit(restart_notice(), clock.now(), Outcome())
+    clock.advance(timedelta(minutes=8))
+    (summary,) = throttle.flush(clock.now())
+    summary_outcome = Outcome()
+    assert throttle.admit(summary, clock.now(), summary_outcome) == summary  # it goes out
+    assert summary.repeats == 2
+    summary_outcome.failed = True
+    clock.advance(timedelta(minutes=30))  # quiet for longer than the window
+    assert throttle.flush(clock.now()) == []
+    sent = throttle.admit(restart_notice(), clock.now(), Outcome())
+    assert sent is not None and sent.repeats == 3  # the summary and the two it counted
+
+
+def test_a_summary_at_the_windows_end_is_not_held_back_again(clock: FakeClock) -> None:
+    throttle = NotificationThrottle(timedelta(minutes=10))
+    throttle.admit(restart_notice(), clock.now())
+    clock.advance(60)
+    throttle.admit(restart_notice(), clock.now())
+    clock.advance(timedelta(minutes=10))
+    (summary,) = throttle.flush(clock.now())
+    assert throttle.admit(summary, clock.now()) == summary  # the daemon sends it so

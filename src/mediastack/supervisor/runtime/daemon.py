@@ -32,6 +32,7 @@ from typing import Protocol, assert_never
 
 from mediastack.adapters.errors import AdapterError
 from mediastack.config.schema import Supervisor
+from mediastack.notify import Delivery
 from mediastack.supervisor.actions import (
     Action,
     CascadeFinished,
@@ -684,11 +685,12 @@ class SupervisorDaemon:
         self._parts.restart_worker.submit(job)
 
     def _send(self, notice: Notify) -> None:
-        admitted = self._throttle.admit(notice, self._now())
+        delivery = Delivery()  # settled by the notifier: an undelivered one holds nothing back
+        admitted = self._throttle.admit(notice, self._now(), delivery)
         if admitted is None:
             logger.info("notice held back (a like one was sent recently): %s", notice.stage)
             return
-        self._parts.notifier.put(notification_for(admitted, self._instance))
+        self._parts.notifier.put(notification_for(admitted, self._instance), delivery)
 
     # -- holds: the daemon's own updates, the commands' leases ----------------------------
 

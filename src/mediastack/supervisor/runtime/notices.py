@@ -15,7 +15,7 @@ import os
 from typing import Protocol
 
 from mediastack.config import LoadedConfig
-from mediastack.notify import Notification, NotificationQueue, parse_url_list
+from mediastack.notify import Delivery, Notification, NotificationQueue, parse_url_list
 from mediastack.notify.child import ChildSender
 from mediastack.render.environment import is_placeholder, read_secrets
 from mediastack.supervisor.actions import Notify, Stage
@@ -53,8 +53,9 @@ TAGS: dict[Stage, tuple[str, ...]] = {
 class Notifier(Protocol):
     """Takes notifications without blocking (the notification queue's shape)."""
 
-    def put(self, notification: Notification) -> bool:
-        """Queue ``notification``; return False when it was refused. Never raises."""
+    def put(self, notification: Notification, delivery: Delivery | None = None) -> bool:
+        """Queue ``notification``; return False when it was refused. Settle ``delivery``
+        with the outcome once known. Never raises."""
         ...
 
     def close(self, timeout: float = 5.0) -> int:
@@ -65,7 +66,9 @@ class Notifier(Protocol):
 class LogOnlyNotifier:
     """The notifier when no URL is configured: every notice is already in the log."""
 
-    def put(self, notification: Notification) -> bool:
+    def put(self, notification: Notification, delivery: Delivery | None = None) -> bool:
+        if delivery is not None:
+            delivery.settle(True)  # it is in the log
         return True
 
     def close(self, timeout: float = 5.0) -> int:

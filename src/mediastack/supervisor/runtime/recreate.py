@@ -14,11 +14,21 @@ started all the same; the failed one is left "created". So a failed call is not 
 failure of every service: each is inspected, and one that now runs (after ``prepare``: exists)
 in a new container counts as done. Compose's own progress and errors go to the supervisor's
 output (its log).
+
+One service compose cannot create (e.g. its image is missing) fails the whole call at once
+(measured, same versions): compose cancels the others, leaving each with its replacement
+half-made: created under the temporary name ``<old id, 12 digits>_<name>`` (compose creates the
+replacement so, then stops and removes the old one and renames it), the old one still running.
+A later call for the same old container picks the same temporary name: "The container name
+... is already in use". So after a failed call the half-made containers are removed and every
+service that did not come out right gets a call of its own, at once, each once: the broken one
+fails alone, the others heal in the same ``recreate``/``prepare``.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,14 +58,21 @@ DEPENDENCY_WAIT_SECONDS = 120.0
 DEPENDENCY_POLL_SECONDS = 0.25
 """Prepared containers started at once (a thread each, only while starting)."""
 
+HALF_MADE_NAME = re.compile(r"[0-9a-f]{12}_")
+"""The start of the temporary name compose gives a replacement until it is renamed."""
+
 ComposeFactory = Callable[[ComposeProject, Executor], Compose]
+Outcome = tuple[str, bool, str]
+"""A dependent's key, whether it came out right, and why not."""
 
 
 class ContainerStarter(Protocol):
-    """Starts one created container; raises AdapterError when it cannot. Called from
-    several threads at once."""
+    """Starts one created container (called from several threads at once) and removes a
+    half-made one; raises AdapterError when it cannot."""
 
     def start(self, container_id: str) -> None: ...
+
+    def remove(self, container_id: str) -> None: ...
 
 
 class Recreator:
@@ -176,10 +193,8 @@ class Recreator:
             return RecreateResult(gluetun, target.key, False, f"start: {error.message}")
         return RecreateResult(gluetun, target.key, True)
 
-    def _compose_up(
-        self, targets: Sequence[DependentTarget], start: bool
-    ) -> list[tuple[str, bool, str]]:
-        outcomes: list[tuple[str, bool, str]] = []
+    def _compose_up(self, targets: Sequence[DependentTarget], start: bool) -> list[Outcome]:
+        outcomes: list[Outcome] = []
         for project, group in _by_project(targets):
             if project is None:
                 outcomes += [(target.key, False, NOT_COMPOSE) for target in group]
@@ -189,8 +204,33 @@ class Recreator:
 
     def _up_project(
         self, project: ComposeProject, group: Sequence[DependentTarget], start: bool
-    ) -> list[tuple[str, bool, str]]:
+    ) -> list[Outcome]:
+        """One call for the whole group; after a failure, one call for each service that did
+        not come out right (with more than one in the group), its half-made containers
+        removed before and after."""
         before = {target.key: self._container_id(target) for target in group}
+        error = self._up(project, group, start)
+        if error is None:
+            return [(target.key, True, "") for target in group]
+        outcomes = {
+            target.key: self._judge(target, before[target.key], error, start) for target in group
+        }
+        failed = [target for target in group if not outcomes[target.key][1]]
+        self._remove_half_made(failed)
+        if len(group) > 1:
+            for target in failed:
+                alone = self._up(project, [target], start)
+                if alone is None:
+                    outcomes[target.key] = (target.key, True, "")
+                else:
+                    outcomes[target.key] = self._judge(target, before[target.key], alone, start)
+                    self._remove_half_made([target])
+        return [outcomes[target.key] for target in group]
+
+    def _up(
+        self, project: ComposeProject, group: Sequence[DependentTarget], start: bool
+    ) -> AdapterError | None:
+        """Run one compose call for ``group``; return its failure, or None."""
         compose = self._compose(project, self._executor)
         services = [target.service or target.key for target in group]
         logger.info(
@@ -203,23 +243,42 @@ class Recreator:
             compose.up(services, force_recreate=True, no_deps=True, start=start)
         except AdapterError as error:
             logger.warning("compose failed for %s: %s", ", ".join(services), error.message)
-            return [self._judge(target, before[target.key], error, start) for target in group]
-        return [(target.key, True, "") for target in group]
+            return error
+        return None
 
     def _judge(
         self, target: DependentTarget, before: str | None, error: AdapterError, started: bool
-    ) -> tuple[str, bool, str]:
-        """After a failed compose call: done when a new container of it runs (``started``)
-        or exists."""
+    ) -> Outcome:
+        """After a failed compose call: done when a new container of it, under its own name,
+        runs (``started``) or exists."""
         try:
             container = self._current(target)
         except AdapterError as inspect_error:
             detail = f"{error.message}; then it could not be inspected: {inspect_error.message}"
             return target.key, False, detail
-        if container is not None and container.id != before and (container.running or not started):
+        if (
+            container is not None
+            and container.id != before
+            and not _half_made(container)
+            and (container.running or not started)
+        ):
             return target.key, True, ""
         state = "gone" if container is None else container.status
         return target.key, False, f"{error.message}; it is {state}"
+
+    def _remove_half_made(self, targets: Sequence[DependentTarget]) -> None:
+        """Remove the containers of ``targets`` that a failed call left under compose's
+        temporary name (never a running one): the next call would collide with them."""
+        for target in targets:
+            try:
+                found = self._engine.inspect_containers(target.filters())
+                for container in found:
+                    if target.matches(container) and _half_made(container):
+                        logger.info("removing %s, left half-made by compose", container.name)
+                        self._starter.remove(container.id)
+            except AdapterError as error:
+                left = f"could not remove what compose left of {target.key}: {error.message}"
+                logger.warning(left)
 
     def _container_id(self, target: DependentTarget) -> str | None:
         try:
@@ -233,6 +292,10 @@ class Recreator:
         running = [c for c in found if c.running]
         candidates = running or found
         return candidates[0] if candidates else None
+
+
+def _half_made(container: ContainerInfo) -> bool:
+    return not container.running and HALF_MADE_NAME.match(container.name) is not None
 
 
 def _started_since(container: ContainerInfo, gluetun: Gluetun) -> bool:

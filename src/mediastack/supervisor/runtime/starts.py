@@ -1,4 +1,5 @@
-"""The cascade's second step: starting a prepared (created) container, through the SDK."""
+"""The cascade's second step, starting a prepared (created) container, and the removal of a
+half-made one, through the SDK."""
 
 from __future__ import annotations
 
@@ -34,6 +35,20 @@ class DockerStarter:
         except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
             with self._lock:
                 self._client = None  # a new connection next time (the engine may have restarted)
+            raise unreachable(error) from error
+
+    def remove(self, container_id: str) -> None:
+        """Remove a container that does not run (its volumes kept); one already gone is
+        removed. Raise EngineError when the engine refuses."""
+        try:
+            self._connected().api.remove_container(container_id)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as error:
+            raise EngineError(str(error.explanation or error)) from error
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+            with self._lock:
+                self._client = None
             raise unreachable(error) from error
 
     def _connected(self) -> docker.DockerClient:

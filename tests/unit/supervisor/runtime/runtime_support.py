@@ -23,7 +23,7 @@ from mediastack.adapters.engine import ContainerInfo
 from mediastack.adapters.errors import EngineError, EngineUnreachableError
 from mediastack.adapters.fakes import FakeEngine
 from mediastack.config.schema import Supervisor
-from mediastack.notify import Notification
+from mediastack.notify import Delivery, Notification
 from mediastack.supervisor.actions import Gluetun
 from mediastack.supervisor.cascade import CascadeSnapshot
 from mediastack.supervisor.clock import FakeClock
@@ -284,7 +284,7 @@ class RecordingNotifier:
     sent: list[Notification] = field(default_factory=list)
     closed: bool = False
 
-    def put(self, notification: Notification) -> bool:
+    def put(self, notification: Notification, delivery: Delivery | None = None) -> bool:
         self.sent.append(notification)
         return True
 

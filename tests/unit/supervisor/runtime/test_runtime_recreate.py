@@ -7,13 +7,14 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_support import DEPENDENTS, PROJECT, World
+from runtime_support import DEPENDENTS, PROJECT, World, new_id
 
 from mediastack.adapters.compose import ComposeProject
 from mediastack.adapters.engine import ContainerInfo
@@ -345,3 +346,123 @@ def test_the_needs_come_from_compose_s_depends_on_label() -> None:
     ]
     cycle = {"a": frozenset({"b"}), "b": frozenset({"a"})}
     assert start_waves(["a", "b"], cycle) == [["a", "b"]]
+
+
+class ComposeLikeV2(RecordingExecutor):
+    """Compose v2 with ``broken``'s image missing. A call naming it fails at once (exit 1)
+    and cancels the others: each is left with its replacement half-made, created under the
+    temporary name ``<old id, 12 digits>_<name>``, its old container still running. A
+    service whose temporary name is already taken fails ("The container name ... is already
+    in use"). Otherwise each named service is recreated (or prepared). ``made`` counts the
+    containers made per service."""
+
+    def __init__(self, world: World, broken: str) -> None:
+        super().__init__()
+        self.world = world
+        self.broken = broken
+        self.made: Counter[str] = Counter()
+
+    def stream(self, arguments: Sequence[str], *, secrets: Sequence[str] = ()) -> int:
+        super().stream(arguments, secrets=secrets)
+        services = [name for name in arguments if name in DEPENDENTS]
+        if self.broken in services:
+            for service in services:
+                if service != self.broken and not self._name_taken(service):
+                    self._half_make(service)
+            return 1
+        taken = [service for service in services if self._name_taken(service)]
+        for service in services:
+            if service not in taken:
+                self.made[service] += 1
+                if "--no-start" in arguments:
+                    self.world.prepare_dependent(service)
+                else:
+                    self.world.recreate_dependent(service)
+        return 1 if taken else 0
+
+    def temporary_name(self, service: str) -> str:
+        old = self.world.container(service)
+        return f"{old.id[:12]}_{old.name}"
+
+    def half_made(self) -> list[str]:
+        return [c.name for c in self.world.engine.containers if "_" in c.name]
+
+    def _name_taken(self, service: str) -> bool:
+        name = self.temporary_name(service)
+        return any(container.name == name for container in self.world.engine.containers)
+
+    def _half_make(self, service: str) -> None:
+        self.made[service] += 1
+        replacement = dataclasses.replace(
+            self.world.container(service), id=new_id(), name=self.temporary_name(service),
+            status="created", health=None, started_at=None, pid=0,
+        )  # fmt: skip
+        self.world.engine.containers.append(replacement)
+
+
+class RemovingStarter(StarterOnWorld):
+    """Also removes containers from the world, refusing a running one as the engine does."""
+
+    def remove(self, container_id: str) -> None:
+        (container,) = [c for c in self.world.engine.containers if c.id == container_id]
+        if container.running:
+            raise EngineError("You cannot remove a running container")
+        self.world.engine.containers.remove(container)
+
+
+def test_a_dependent_whose_image_is_missing_does_not_hold_up_the_others(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    world = World(clock)
+    world.restart_gluetun(healthy=True)  # every dependent is stale
+    compose = ComposeLikeV2(world, broken="radarr")
+    recreator = Recreator(world.engine, compose, RemovingStarter(world))
+    results = recreator.recreate(world.gluetun(), targets(tmp_path, *DEPENDENTS))
+    outcome = {result.service: result for result in results}
+    assert outcome["qbittorrent"].succeeded and outcome["sonarr"].succeeded  # this call
+    assert world.in_namespace("qbittorrent") and world.in_namespace("sonarr")
+    assert not outcome["radarr"].succeeded
+    assert compose.made["qbittorrent"] <= 2 and compose.made["sonarr"] <= 2
+    assert compose.half_made() == []
+
+
+def test_a_preparation_is_not_held_up_by_a_dependent_whose_image_is_missing(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    world = World(clock)
+    world.restart_gluetun()
+    compose = ComposeLikeV2(world, broken="sonarr")
+    recreator = Recreator(world.engine, compose, RemovingStarter(world))
+    results = recreator.prepare(world.gluetun(), targets(tmp_path, *DEPENDENTS))
+    outcome = {result.service: result for result in results}
+    assert outcome["qbittorrent"].succeeded and outcome["radarr"].succeeded
+    assert world.container("radarr").status == "created"
+    assert world.container("radarr").name == f"{PROJECT}-radarr-1"
+    assert not outcome["sonarr"].succeeded
+    assert compose.made["qbittorrent"] <= 2 and compose.made["radarr"] <= 2
+    assert compose.half_made() == []
+
+
+def test_a_container_half_made_by_an_earlier_call_does_not_block_the_next(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """The supervisor's start-up path in the lab: a retry met "The container name ... is
+    already in use" and healed only at the third attempt."""
+    world = World(clock)
+    world.restart_gluetun(healthy=True)
+    compose = ComposeLikeV2(world, broken="none")
+    compose._half_make("sonarr")  # left by a call cut short before this supervisor started
+    recreator = Recreator(world.engine, compose, RemovingStarter(world))
+    results = recreator.recreate(world.gluetun(), targets(tmp_path, *DEPENDENTS))
+    assert all(result.succeeded for result in results)
+    assert all(world.in_namespace(service) for service in DEPENDENTS)
+    assert compose.half_made() == []
+
+
+def test_a_failed_call_for_one_dependent_is_not_repeated(tmp_path: Path, clock: FakeClock) -> None:
+    world = World(clock)
+    compose = ComposeLikeV2(world, broken="radarr")
+    recreator = Recreator(world.engine, compose, RemovingStarter(world))
+    (result,) = recreator.recreate(world.gluetun(), targets(tmp_path, "radarr"))
+    assert not result.succeeded
+    assert len(compose.commands) == 1
