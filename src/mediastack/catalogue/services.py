@@ -317,7 +317,9 @@ OPS_SERVICES: tuple[ServiceDefinition, ...] = (
         tag="0.1.0",
         stack=Stack.OPS,
         zone=Zone.BRIDGE,
-        # The daemon holds an exclusive lock on its state file while it runs.
+        # Rendered as a POSIX sh test of the heartbeat file the daemon's loop writes next to
+        # its state file (render.compose, supervisor.runtime.heartbeat): the same verdict as
+        # this command, without starting Python every 30 s.
         healthcheck=Healthcheck(probe="mediastack supervise --check", start_period="30s"),
         config_target=None,
         linuxserver_identity=False,

@@ -21,6 +21,7 @@ from mediastack.cli.supervise_daemon import supervise as run_daemon
 from mediastack.config import LoadedConfig
 from mediastack.supervisor.cascade import Mode
 from mediastack.supervisor.runtime.daemon import RESUME_POLL
+from mediastack.supervisor.runtime.heartbeat import assess, heartbeat_path, read_beat
 from mediastack.supervisor.runtime.instance import is_running
 from mediastack.supervisor.runtime.report import read_report, state_file_path
 from mediastack.supervisor.state import SupervisorStore
@@ -48,8 +49,9 @@ def supervise(
     check: bool = typer.Option(
         False,
         "--check",
-        help="Exit 0 when a supervisor is running with this config's state file, else 1 (the "
-        "supervisor container's healthcheck).",
+        help="Exit 0 when the supervisor with this config's state file is healthy: its loop "
+        "turns and its event stream is connected (the heartbeat it writes); else say why and "
+        "exit 1. The container's healthcheck tests the same file without Python.",
     ),
     state_file: Path | None = typer.Option(
         None,
@@ -87,9 +89,16 @@ def supervise(
 
 
 def _check_running(path: Path) -> None:
-    if is_running(path) is not True:
-        fail(f"no supervisor holds {path}", "start it: mediastack supervise")
-    console.print(f"a supervisor is running with {path}")
+    verdict = assess(read_beat(heartbeat_path(path)), datetime.now(UTC), is_running(path))
+    if not verdict.healthy:
+        fail(f"the supervisor of {path} is not healthy: {verdict.reason}", _CHECK_FIX)
+    console.print(f"the supervisor of {path} is healthy: {verdict.reason}")
+
+
+_CHECK_FIX = (
+    "read the supervisor's log; it runs in the ops stack (mediastack up ops) or as "
+    "mediastack supervise"
+)
 
 
 def _request_resume(loaded: LoadedConfig, path: Path) -> None:

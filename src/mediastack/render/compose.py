@@ -15,6 +15,7 @@ from typing import Any
 
 from mediastack.catalogue import CATALOGUE, DataMount, ServiceDefinition, Stack, Zone
 from mediastack.config import ConfigError, ConfigProblem, LoadedConfig
+from mediastack.supervisor.runtime.heartbeat import heartbeat_path, shell_probe
 
 # A namespace left behind by a restarted gluetun keeps only ``lo``; the app inside still answers
 # on localhost, so its own probe passes. This guard makes the healthcheck see it (measured).
@@ -348,6 +349,8 @@ def _volumes(loaded: LoadedConfig, definition: ServiceDefinition) -> list[str]:
 def _healthcheck(loaded: LoadedConfig, definition: ServiceDefinition) -> dict[str, Any]:
     check = definition.healthcheck
     probe = check.probe
+    if definition.name == SUPERVISOR:
+        probe = _supervisor_probe(loaded)
     if definition.zone == Zone.VPN:
         probe = f"{NAMESPACE_GUARD} && {probe}"
     settings = loaded.config.services.get(definition.name)
@@ -359,3 +362,11 @@ def _healthcheck(loaded: LoadedConfig, definition: ServiceDefinition) -> dict[st
         "retries": (timing and timing.retries) or check.retries,
         "start_period": (timing and timing.start_period) or check.start_period,
     }
+
+
+def _supervisor_probe(loaded: LoadedConfig) -> str:
+    """Return the supervisor's healthcheck: the heartbeat next to its state file (the homelab
+    is mounted at its own path, so the host's path is the container's), ``$`` escaped from
+    compose's interpolation. The state file as ``report.state_file_path`` resolves it."""
+    state_file = loaded.folder(loaded.config.supervisor.state_file)
+    return shell_probe(heartbeat_path(state_file)).replace("$", "$$")

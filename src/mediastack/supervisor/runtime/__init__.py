@@ -10,6 +10,8 @@
 - ``workers``: runs blocking jobs (compose calls, restarts) one at a time, off the loop.
 - ``notices``: the core's notices as push notifications; ``decision_log``: the log lines.
 - ``daemon``: the loop: messages in, core decisions saved, then executed.
+- ``heartbeat``: the file the loop writes to prove it turns and the stream is connected,
+  and the healthcheck's verdict on it.
 - ``instance``: one supervisor per state file; ``wiring``: builds the real daemon;
   ``report``: the state file as ``mediastack status`` shows it.
 

@@ -72,6 +72,7 @@ from mediastack.supervisor.observations import (
 )
 from mediastack.supervisor.runtime.decision_log import clock_time, describe_stale, log_decision
 from mediastack.supervisor.runtime.discovery import DependentTarget, EngineSurveyor, Survey
+from mediastack.supervisor.runtime.heartbeat import NO_HEARTBEAT, Heartbeat
 from mediastack.supervisor.runtime.hold import Holds, LeaseWatch
 from mediastack.supervisor.runtime.jobs import SupervisorJobs
 from mediastack.supervisor.runtime.messages import (
@@ -161,6 +162,7 @@ class DaemonParts:
     stream: Stoppable | None = None
     jobs: SupervisorJobs | None = None
     leases: LeaseWatch | None = None
+    heartbeat: Heartbeat = NO_HEARTBEAT  # proof of life for the healthcheck (``heartbeat``)
 
 
 class SupervisorDaemon:
@@ -234,6 +236,7 @@ class SupervisorDaemon:
             self._holds.next_wakeup(),
             self._save_retry_at,
             self._parts.jobs.next_wakeup() if self._parts.jobs else None,
+            self._parts.heartbeat.next_wakeup(),  # an idle loop still turns, and says so
         ]
         if self._machine.status(now).mode is Mode.PAUSED:
             # A fixed moment: "now + 2 s", computed afresh, would never come due.
@@ -261,6 +264,7 @@ class SupervisorDaemon:
                 message = self._parts.inbox.get(self._seconds_until_wakeup())
                 if message is not None:
                     self._guarded(self.process, message)
+                self._parts.heartbeat.loop_turned(self._now())
                 if self._is_due():
                     self._guarded(self.tick)
                 if stop_when_settled and self.settled:
@@ -276,8 +280,10 @@ class SupervisorDaemon:
             case EventArrived(event):
                 self._on_event(event)
             case StreamConnected(failures, resumed, connects):
+                self._parts.heartbeat.stream_connected(self._now())
                 self._on_connected(failures, resumed, connects)
             case StreamLost(reason, retry_in):
+                self._parts.heartbeat.stream_lost(self._now())
                 self._connected = False
                 logger.warning("event stream lost (%s); reconnecting in %.1f s", reason, retry_in)
             case PrepareFinished(results):

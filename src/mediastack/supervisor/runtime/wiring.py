@@ -31,6 +31,7 @@ from mediastack.supervisor.runtime.event_stream import (
     EventStream,
     SocketEventSource,
 )
+from mediastack.supervisor.runtime.heartbeat import HeartbeatFile, heartbeat_path
 from mediastack.supervisor.runtime.hold import LeaseWatch
 from mediastack.supervisor.runtime.instance import lock_state_file
 from mediastack.supervisor.runtime.job_wiring import build_jobs
@@ -135,6 +136,7 @@ def build_supervision(
         if with_jobs
         else None,
         leases=LeaseWatch(lease_folder(loaded.root)),
+        heartbeat=HeartbeatFile(heartbeat_path(path)),
     )
     daemon = SupervisorDaemon(loaded.config.supervisor, loaded.config.name, parts)
     return Supervision(daemon, inbox, stream, lock)

@@ -31,6 +31,7 @@ from mediastack.supervisor.events import ContainerEvent, parse_container_event
 from mediastack.supervisor.observations import PrepareResult, RecreateResult
 from mediastack.supervisor.runtime.daemon import DaemonParts, SupervisorDaemon
 from mediastack.supervisor.runtime.discovery import DependentTarget, EngineSurveyor, Layout
+from mediastack.supervisor.runtime.heartbeat import NO_HEARTBEAT, Heartbeat
 from mediastack.supervisor.runtime.hold import LeaseWatch
 from mediastack.supervisor.runtime.jobs import SupervisorJobs
 from mediastack.supervisor.runtime.messages import EventArrived, Inbox, StreamConnected
@@ -342,9 +343,10 @@ def build_harness(
     *,
     jobs: SupervisorJobs | None = None,
     leases: LeaseWatch | None = None,
+    heartbeat: Heartbeat = NO_HEARTBEAT,
 ) -> Harness:
     """Return a daemon over a fresh (or the given) world with its state in ``tmp_path`` (and
-    the given background jobs and host hold file, none by default)."""
+    the given background jobs, host hold file and heartbeat, none by default)."""
     world = world or World(clock)
     store = SupervisorStore(tmp_path / "state.db")
     layout = Layout(ComposeProject(PROJECT, tmp_path / "compose.yaml", tmp_path), DEPENDENTS)
@@ -367,6 +369,7 @@ def build_harness(
         restart_worker=InlineWorker(),
         jobs=jobs,
         leases=leases,
+        heartbeat=heartbeat,
     )
     daemon = SupervisorDaemon(settings or Supervisor(), "home", parts)
     daemon.start()
