@@ -329,7 +329,17 @@ OPS_SERVICES: tuple[ServiceDefinition, ...] = (
         pull_policy="never",
         # SIGTERM lets a running compose call, update or backup finish before the stop.
         stop_grace_period="240s",
-        environment={"DOCKER_HOST": "tcp://socket-proxy:2375"},
+        environment={
+            "DOCKER_HOST": "tcp://socket-proxy:2375",
+            # Where the update webhook listens when updates.webhook.bind_address is unset (a
+            # daemon without this variable, run on a host, listens on 127.0.0.1). 0.0.0.0 here
+            # is the container's own interfaces, not the host's: lo, the shared bridge (WUD,
+            # and the target of the published port, which the host binds on
+            # network.bind_address only) and the internal docker-api network (the socket
+            # proxy alone, which calls no one). Binding the bridge address instead would
+            # reach the same callers, and Docker assigns it only when the container starts.
+            "MEDIASTACK_WEBHOOK_BIND_ADDRESS": "0.0.0.0",
+        },
         website="https://github.com/mediastack/mediastack",
     ),
     ServiceDefinition(

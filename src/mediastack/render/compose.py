@@ -125,12 +125,13 @@ def _webhook_address_problems(loaded: LoadedConfig) -> Iterator[ConfigProblem]:
     webhook = loaded.config.updates.webhook
     if not webhook.enabled or not loaded.is_enabled(CATALOGUE[SUPERVISOR]):
         return
-    if ipaddress.ip_address(webhook.bind_address).is_loopback:
+    if webhook.bind_address is not None and ipaddress.ip_address(webhook.bind_address).is_loopback:
         yield ConfigProblem(
             "updates.webhook.bind_address",
             f"the webhook would listen on {webhook.bind_address} inside the supervisor's "
             "container, where nothing outside it can reach it",
-            "use 0.0.0.0 (the default); network.bind_address is where the host publishes it",
+            "remove it (unset, the webhook listens on the container's own interfaces, "
+            "0.0.0.0 there); network.bind_address is where the host publishes it",
         )
 
 

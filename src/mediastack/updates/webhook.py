@@ -85,6 +85,20 @@ class WebhookSettings:
             )
 
 
+# Set in the supervisor service's environment by the catalogue (the reason is there).
+CONTAINER_BIND_VARIABLE = "MEDIASTACK_WEBHOOK_BIND_ADDRESS"
+HOST_BIND_ADDRESS = "127.0.0.1"
+
+
+def webhook_bind_address(configured: str | None, environment: Mapping[str, str]) -> str:
+    """Return where the webhook listens: the configured address; else the one the
+    supervisor's container is given; else, in a daemon run on a host, 127.0.0.1 (plain HTTP on
+    every host interface only when asked for)."""
+    if configured is not None:
+        return configured
+    return environment.get(CONTAINER_BIND_VARIABLE) or HOST_BIND_ADDRESS
+
+
 def token_matches(authorization: str | None, token: str) -> bool:
     """Return True when an ``Authorization`` header carries ``token``, as a Bearer token or as
     a Basic password. Always compares (in constant time), also for malformed headers."""

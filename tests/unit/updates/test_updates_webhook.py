@@ -9,11 +9,15 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from updates_support import FIXTURES, vpn_project
 
+from mediastack.catalogue import CATALOGUE
+from mediastack.config import load_config
+from mediastack.render.compose import render_service
 from mediastack.stack.rendered import RenderedService
 from mediastack.updates.model import Source
 from mediastack.updates.queue import UpdateQueue, UpdateRequest
@@ -23,6 +27,7 @@ from mediastack.updates.webhook import (
     WebhookServer,
     WebhookSettings,
     token_matches,
+    webhook_bind_address,
 )
 from mediastack.updates.wud import ServiceDirectory
 
@@ -320,3 +325,15 @@ def test_closing_the_queue_wakes_a_worker_blocked_in_take() -> None:
     assert not worker.is_alive()
     assert taken == [[]]
     assert queue.take(timeout_seconds=None) == []
+
+
+def test_the_default_address_is_loopback_on_a_host_and_the_container_s_own_in_the_supervisor(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "mediastack.yaml").write_text("name: home\nupdates: {webhook: {enabled: true}}\n")
+    loaded = load_config(tmp_path / "mediastack.yaml")
+    configured = loaded.config.updates.webhook.bind_address
+    in_container = render_service(loaded, CATALOGUE["supervisor"])["environment"]
+    assert webhook_bind_address(configured, {}) == "127.0.0.1"  # a daemon run on the host
+    assert webhook_bind_address(configured, in_container) == "0.0.0.0"  # the container's own
+    assert webhook_bind_address("192.168.1.10", in_container) == "192.168.1.10"
