@@ -276,6 +276,7 @@ MEDIA_SERVICES: tuple[ServiceDefinition, ...] = (
     ),
 )
 
+
 def _socket_proxy(
     name: str,
     description: str,
