@@ -23,10 +23,10 @@ from mediastack.catalogue import CATALOGUE
 EVENT_READ_SECONDS = 20.0
 
 
-def _proxy_service(image: str, port: int) -> dict[str, Any]:
-    """The socket-proxy as the catalogue renders it (environment, socket, read-only root,
-    tmpfs /run, probe), published on 127.0.0.1:``port``."""
-    definition = CATALOGUE["socket-proxy"]
+def _proxy_service(image: str, port: int, name: str = "socket-proxy") -> dict[str, Any]:
+    """The socket proxy ``name`` as the catalogue renders it (environment, socket, read-only
+    root, tmpfs /run, probe), published on 127.0.0.1:``port``."""
+    definition = CATALOGUE[name]
     return {
         "image": image,
         "pull_policy": "never",
@@ -119,7 +119,14 @@ def test_compose_manages_a_project_through_it(
     managed = tmp_path / "managed"
     managed.mkdir()
     compose_file = managed / "compose.yaml"
-    app = {"image": standin_images["radarr"], "pull_policy": "never", "environment": {"PORT": 0}}
+    app = {
+        "image": standin_images["radarr"],
+        "pull_policy": "never",
+        "environment": {"PORT": 0},
+        # An anonymous volume: compose carries it over on recreate without the volume API,
+        # which the proxy refuses (VOLUMES unset).
+        "volumes": ["/scratch"],
+    }
     compose_file.write_text(yaml.safe_dump({"services": {"app": app}}))
     name = f"{compose_project_prefix}managed"
     through_proxy = {"DOCKER_HOST": str(client.base_url).replace("http://", "tcp://")}
@@ -135,6 +142,62 @@ def test_compose_manages_a_project_through_it(
     second = compose("ps", "-q", "app").strip()
     assert first and second and first != second
     assert docker("inspect", "-f", "{{.State.Running}}", second).stdout.strip() == "true"
+    compose("down", "-t", "1")
     refused = [line for line in proxy_project.logs("socket-proxy").splitlines() if " 403 " in line]
     assert refused == []
-    compose("down", "-t", "1")
+
+
+@pytest.fixture
+def read_only_proxy(
+    standin_images: dict[str, str],
+    real_peer_images: dict[str, str],
+    compose_project_prefix: str,
+    tmp_path: Path,
+) -> Iterator[tuple[Project, httpx.Client]]:
+    """WUD's proxy up and healthy, plus a created (not started) ``target`` container."""
+    port = free_port()
+    name = "socket-proxy-read-only"
+    services = {
+        name: _proxy_service(real_peer_images["socket-proxy"], port, name),
+        "target": {"image": standin_images["sonarr"], "pull_policy": "never"},
+    }
+    with (
+        running_project(compose_project_prefix, tmp_path, services, start=[name]) as p,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=30) as client,
+    ):
+        p.compose("create", "target")
+        yield p, client
+
+
+def test_wuds_proxy_answers_what_its_watcher_reads(
+    read_only_proxy: tuple[Project, httpx.Client], standin_images: dict[str, str]
+) -> None:
+    project, client = read_only_proxy
+    target = project.container("target")
+    listed = client.get("/v1.41/containers/json", params={"all": "1"})
+    assert listed.status_code == 200
+    assert target in {container["Id"] for container in listed.json()}
+    assert client.get(f"/containers/{target}/json").status_code == 200
+    assert client.get(f"/images/{standin_images['sonarr']}/json").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/containers/create"),  # a privileged container: root on the host
+        ("POST", "/v1.41/containers/{target}/start"),
+        ("POST", "/containers/{target}/restart"),
+        ("POST", "/containers/{target}/stop"),
+        ("DELETE", "/containers/{target}"),
+        ("POST", "/images/create?fromImage=busybox"),
+    ],
+)
+def test_wuds_proxy_refuses_every_write_with_403(
+    read_only_proxy: tuple[Project, httpx.Client], method: str, path: str
+) -> None:
+    project, client = read_only_proxy
+    answer = client.request(method, path.format(target=project.container("target")))
+    assert answer.status_code == 403
+    assert "Request forbidden by administrative rules." in answer.text
+    state = docker("inspect", "-f", "{{.State.Status}}", project.container("target"))
+    assert state.stdout.strip() == "created"

@@ -87,7 +87,13 @@ class ServiceDefinition:
     tmpfs: tuple[str, ...] = ()
     init: bool = False
     depends_on: tuple[str, ...] = ()
-    docker_api: bool = False  # joins the ops stack's internal network to reach the socket proxy
+    # The socket proxy this service reaches the engine through: it joins that proxy's internal
+    # network (and only that one: each proxy allows what its clients need, no more).
+    engine_proxy: str | None = None
+    # A socket proxy answers on this internal network of its stack only.
+    engine_network: str | None = None
+    # Enabled whenever this other service is, unless switched on or off explicitly.
+    enabled_with: str | None = None
     # Mounts the homelab folder at its own absolute path: compose run inside the container must
     # see the same file paths and bind-mount sources as on the host.
     mounts_homelab: bool = False

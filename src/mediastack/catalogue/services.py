@@ -276,11 +276,19 @@ MEDIA_SERVICES: tuple[ServiceDefinition, ...] = (
     ),
 )
 
-OPS_SERVICES: tuple[ServiceDefinition, ...] = (
-    ServiceDefinition(
-        name="socket-proxy",
-        description="The only holder of the docker socket; reachable only on the ops stack's "
-        "internal network, by the supervisor and WUD",
+
+def _socket_proxy(
+    name: str,
+    description: str,
+    network: str,
+    allowed: dict[str, str],
+    enabled_with: str | None = None,
+) -> ServiceDefinition:
+    """A lscr.io/linuxserver/socket-proxy (HAProxy in front of the engine's socket) answering
+    on ``network`` only and allowing the API sections ``allowed`` names."""
+    return ServiceDefinition(
+        name=name,
+        description=description,
         image="lscr.io/linuxserver/socket-proxy",
         tag="latest",
         stack=Stack.OPS,
@@ -289,25 +297,71 @@ OPS_SERVICES: tuple[ServiceDefinition, ...] = (
         ports=(Port("api", 2375, publish=False),),
         config_target=None,
         linuxserver_identity=False,
-        environment={
-            # What compose needs to recreate a container, and the supervisor to watch events.
-            "CONTAINERS": "1",
-            "EVENTS": "1",
-            "IMAGES": "1",
-            "VOLUMES": "1",
-            "INFO": "1",
-            "NETWORKS": "1",
-            "PING": "1",
-            "POST": "1",
-            "VERSION": "1",
-            "ALLOW_START": "1",
-            "ALLOW_STOP": "1",
-            "ALLOW_RESTARTS": "1",
-        },
+        environment=allowed,
         extra_volumes=("/var/run/docker.sock:/var/run/docker.sock:ro",),
         read_only=True,
         tmpfs=("/run",),
+        engine_network=network,
+        enabled_with=enabled_with,
         website="https://docs.linuxserver.io/images/docker-socket-proxy",
+    )
+
+
+# Upstream's haproxy.cfg gates every method but GET on POST=1, then each path prefix on its
+# variable (CONTAINERS=1 opens /containers/*, create and start included). ALLOW_START,
+# ALLOW_STOP and ALLOW_RESTARTS are checked before the POST gate, so they open those paths even
+# with POST=0: they are left unset (0) here, since POST=1 and CONTAINERS=1 already open them
+# to the supervisor, and WUD must not have them.
+SUPERVISOR_ENGINE_ACCESS = {
+    # The daemon: /version, /containers/json and /{id}/json, /containers/{id}/start and
+    # /restart, /events, /images/{name}/json, /images/{id}/tag, DELETE /images/{id}.
+    # Compose (up, create, start, stop, restart, down, pull, ps): /_ping, /version, /info,
+    # /containers (create, remove, rename, start, stop, networks of a container),
+    # /networks (the ops stack's internal networks, the shared bridge), /images/create.
+    # No /volumes: the rendered projects declare no named volume, and compose carries an
+    # image's anonymous volumes over on recreate from the old container, not the volume API.
+    "CONTAINERS": "1",
+    "EVENTS": "1",
+    "IMAGES": "1",
+    "INFO": "1",
+    "NETWORKS": "1",
+    "PING": "1",
+    "POST": "1",
+    "VERSION": "1",
+}
+# What's Up Docker's local watcher reads only: GET /containers/json, /containers/{id}/json,
+# /images/{name}/json and /events (getwud/wud, app/watchers/providers/docker/Docker.ts);
+# /_ping is the proxy's own healthcheck. It updates nothing: updates are the supervisor's,
+# through the webhook.
+READ_ONLY_ENGINE_ACCESS = {
+    "CONTAINERS": "1",
+    "EVENTS": "1",
+    "IMAGES": "1",
+    "PING": "1",
+    "POST": "0",
+    "VERSION": "1",
+    "ALLOW_START": "0",
+    "ALLOW_STOP": "0",
+    "ALLOW_RESTARTS": "0",
+}
+SOCKET_PROXY = "socket-proxy"
+READ_ONLY_SOCKET_PROXY = "socket-proxy-read-only"
+
+OPS_SERVICES: tuple[ServiceDefinition, ...] = (
+    _socket_proxy(
+        SOCKET_PROXY,
+        "The supervisor's way to the docker socket (it creates containers: root-equivalent); "
+        "reachable only on the ops stack's internal docker-api network, by the supervisor",
+        "docker-api",
+        SUPERVISOR_ENGINE_ACCESS,
+    ),
+    _socket_proxy(
+        READ_ONLY_SOCKET_PROXY,
+        "What's Up Docker's read-only way to the docker socket (GET only); on its own "
+        "internal network, on whenever whatsupdocker is",
+        "docker-api-read-only",
+        READ_ONLY_ENGINE_ACCESS,
+        enabled_with="whatsupdocker",
     ),
     ServiceDefinition(
         name="supervisor",
@@ -324,14 +378,24 @@ OPS_SERVICES: tuple[ServiceDefinition, ...] = (
         config_target=None,
         linuxserver_identity=False,
         command=("supervise",),
-        depends_on=("socket-proxy",),
-        docker_api=True,
+        depends_on=(SOCKET_PROXY,),
+        engine_proxy=SOCKET_PROXY,
         mounts_homelab=True,
         pid_host=True,
         pull_policy="never",
         # SIGTERM lets a running compose call, update or backup finish before the stop.
         stop_grace_period="240s",
-        environment={"DOCKER_HOST": "tcp://socket-proxy:2375"},
+        environment={
+            "DOCKER_HOST": "tcp://socket-proxy:2375",
+            # Where the update webhook listens when updates.webhook.bind_address is unset (a
+            # daemon without this variable, run on a host, listens on 127.0.0.1). 0.0.0.0 here
+            # is the container's own interfaces, not the host's: lo, the shared bridge (WUD,
+            # and the target of the published port, which the host binds on
+            # network.bind_address only) and the internal docker-api network (the socket
+            # proxy alone, which calls no one). Binding the bridge address instead would
+            # reach the same callers, and Docker assigns it only when the container starts.
+            "MEDIASTACK_WEBHOOK_BIND_ADDRESS": "0.0.0.0",
+        },
         website="https://github.com/mediastack/mediastack",
     ),
     ServiceDefinition(
@@ -360,10 +424,13 @@ OPS_SERVICES: tuple[ServiceDefinition, ...] = (
         ports=(Port("webui", 3000),),
         config_target="/store",
         linuxserver_identity=False,
-        environment={"WUD_WATCHER_LOCAL_HOST": "socket-proxy", "WUD_WATCHER_LOCAL_PORT": "2375"},
+        environment={
+            "WUD_WATCHER_LOCAL_HOST": READ_ONLY_SOCKET_PROXY,
+            "WUD_WATCHER_LOCAL_PORT": "2375",
+        },
         enabled_by_default=False,
-        depends_on=("socket-proxy",),
-        docker_api=True,
+        depends_on=(READ_ONLY_SOCKET_PROXY,),
+        engine_proxy=READ_ONLY_SOCKET_PROXY,
         website="https://getwud.github.io/wud",
     ),
     ServiceDefinition(

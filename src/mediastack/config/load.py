@@ -72,6 +72,8 @@ class LoadedConfig:
             return settings.enabled
         if definition.name in ("plex", "jellyfin"):
             return definition.name == self.config.media_server
+        if definition.enabled_with is not None:
+            return self.is_enabled(CATALOGUE[definition.enabled_with])
         return definition.enabled_by_default
 
     def enabled_services(self, stack: Stack | None = None) -> list[ServiceDefinition]:

@@ -317,10 +317,13 @@ class Webhook(StrictModel):
     """The What's Up Docker compatible webhook the supervisor serves."""
 
     enabled: bool = Field(False, description="Serve the webhook (WUD's HTTP trigger posts here).")
-    bind_address: str = Field(
-        "0.0.0.0",
-        description="Address the webhook listens on, inside the supervisor's container when "
-        "the supervisor service is on (then not a loopback address).",
+    bind_address: str | None = Field(
+        None,
+        description="Address the webhook listens on. Unset: in the supervisor's container its "
+        "own interfaces (the ops networks; the host publishes the port on "
+        "network.bind_address only), in a supervisor run on the host 127.0.0.1. Plain HTTP: "
+        "0.0.0.0 (every interface) only when set here; not a loopback address while the "
+        "supervisor service is on.",
     )
     port: int = Field(
         8099,
@@ -341,8 +344,9 @@ class Webhook(StrictModel):
 
     @field_validator("bind_address")
     @classmethod
-    def _is_webhook_address(cls, value: str) -> str:
-        ipaddress.ip_address(value)
+    def _is_webhook_address(cls, value: str | None) -> str | None:
+        if value is not None:
+            ipaddress.ip_address(value)
         return value
 
 

@@ -24,10 +24,9 @@ MANAGED_LABEL = "mediastack.managed"
 STACK_LABEL = "mediastack.stack"
 ZONE_LABEL = "mediastack.zone"
 AUTOHEAL_LABEL = "autoheal"
-# The socket proxy answers on this project-internal network only: a container on the shared
-# bridge that could reach it could ask the engine for a privileged container (root on the host).
-DOCKER_API_NETWORK = "docker-api"
-SOCKET_PROXY = "socket-proxy"
+# Each socket proxy answers on a project-internal network of its own (the catalogue's
+# ``engine_network``), joined only by its clients: a container that reached the supervisor's
+# could ask the engine for a privileged container (root on the host).
 # The daemon serves the update webhook (updates.webhook) from the supervisor service.
 SUPERVISOR = "supervisor"
 WEBHOOK_PORT_PATH = "updates.webhook.port"
@@ -126,12 +125,13 @@ def _webhook_address_problems(loaded: LoadedConfig) -> Iterator[ConfigProblem]:
     webhook = loaded.config.updates.webhook
     if not webhook.enabled or not loaded.is_enabled(CATALOGUE[SUPERVISOR]):
         return
-    if ipaddress.ip_address(webhook.bind_address).is_loopback:
+    if webhook.bind_address is not None and ipaddress.ip_address(webhook.bind_address).is_loopback:
         yield ConfigProblem(
             "updates.webhook.bind_address",
             f"the webhook would listen on {webhook.bind_address} inside the supervisor's "
             "container, where nothing outside it can reach it",
-            "use 0.0.0.0 (the default); network.bind_address is where the host publishes it",
+            "remove it (unset, the webhook listens on the container's own interfaces, "
+            "0.0.0.0 there); network.bind_address is where the host publishes it",
         )
 
 
@@ -153,8 +153,9 @@ def _render_stack(
     networks: dict[str, Any] = {}
     if any(definition.zone != Zone.HOST for definition in services):
         networks["default"] = {"name": loaded.config.network.name, "external": True}
-    if any(definition.name == SOCKET_PROXY for definition in services):
-        networks[DOCKER_API_NETWORK] = {"internal": True}
+    for definition in services:
+        if definition.engine_network is not None:
+            networks[definition.engine_network] = {"internal": True}
     if networks:
         document["networks"] = networks
     return RenderedStack(
@@ -227,10 +228,11 @@ def _placement(loaded: LoadedConfig, definition: ServiceDefinition) -> dict[str,
 
 
 def _networks(definition: ServiceDefinition) -> dict[str, Any]:
-    if definition.name == SOCKET_PROXY:
-        return {"networks": [DOCKER_API_NETWORK]}
-    if definition.docker_api:
-        return {"networks": ["default", DOCKER_API_NETWORK]}
+    if definition.engine_network is not None:
+        return {"networks": [definition.engine_network]}
+    if definition.engine_proxy is not None:
+        proxy_network = CATALOGUE[definition.engine_proxy].engine_network
+        return {"networks": ["default", proxy_network]}
     return {}
 
 

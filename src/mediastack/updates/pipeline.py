@@ -50,6 +50,7 @@ from mediastack.updates.webhook import (
     WebhookConfigError,
     WebhookServer,
     WebhookSettings,
+    webhook_bind_address,
 )
 from mediastack.updates.wud import ServiceDirectory
 
@@ -228,7 +229,7 @@ def build_webhook_server(
             "WUD_TRIGGER_HTTP_<NAME>_AUTH_BEARER"
         )
     settings = WebhookSettings(
-        bind_address=webhook.bind_address,
+        bind_address=webhook_bind_address(webhook.bind_address, environment),
         port=webhook.port,
         token=token,
         max_body_bytes=webhook.max_body_bytes,

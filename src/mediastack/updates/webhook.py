@@ -1,20 +1,22 @@
 """The What's Up Docker compatible webhook: WUD's HTTP trigger posts here, updates get queued.
 
-Why the standard library's ``ThreadingHTTPServer`` and not a web framework: one route, one
-method, JSON in and out. Every limit is explicit here rather than a framework default: at most
-``max_connections`` requests in flight (more are answered 503 at once), a socket timeout per
-connection (a slow client cannot hold a thread), the body read only after its declared
-``Content-Length`` passed the cap (413; no length: 411), a per-client rate limit (429 with
-``Retry-After``), and the token before anything is parsed (401).
+Why no web framework, and not ``http.server`` either: one route, one method, JSON in and out,
+and every limit must be ours (``webhook_http``). Each request has one deadline
+(``request_deadline_seconds``, default 10 s) for its head and body together, enforced across
+reads; a client still sending at its deadline is answered 408 and dropped, so slow clients
+cannot keep the ``max_connections`` slots. A connection beyond the slots waits (in the
+listen backlog) for one to free, at most one deadline, then gets 503. The order is: head, rate
+limit (429 with ``Retry-After``), method (405), token (401, at once: not a body byte is read
+without it), length (411 without ``Content-Length``, 413 over ``max_body_bytes``), body, payload.
 
 Auth: WUD's HTTP trigger sends ``Authorization: Bearer <token>`` (``AUTH_TYPE=BEARER``,
 ``AUTH_BEARER=<token>``) or Basic (``AUTH_TYPE=BASIC``; the password must be the token, the
 user is not checked). Compared in constant time (``hmac.compare_digest``).
 
 Answers: 202 ``{"queued": [...], "ignored": [...]}`` when something was queued; 200 with the
-same shape when everything was ignored (no update available, not our service); 400 for a body
-that is not WUD's payload; 405 for anything but POST (configure WUD's method POST, its
-default); 503 when the queue refuses.
+same shape when everything was ignored (no update available, not our service); 400 for a
+request that is not HTTP or a body that is not WUD's payload; 405 for anything but POST
+(configure WUD's method POST, its default); 503 when the queue refuses.
 """
 
 from __future__ import annotations
@@ -26,17 +28,29 @@ import hmac
 import json
 import logging
 import socket
+import socketserver
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from mediastack.updates.model import Source
 from mediastack.updates.queue import UpdateRequest
 from mediastack.updates.ratelimit import SlidingWindowLimiter
+from mediastack.updates.webhook_http import (
+    ClientGoneError,
+    Deadline,
+    DeadlineExpiredError,
+    MalformedRequestError,
+    RequestHead,
+    parse_head,
+    receive_body,
+    receive_head,
+    response_bytes,
+    send_and_close,
+)
 from mediastack.updates.wud import PayloadError, Resolution, ServiceDirectory, parse_wud_payload
 
 LOGGER = logging.getLogger(__name__)
@@ -60,7 +74,8 @@ class WebhookSettings:
     max_body_bytes: int = 1_048_576
     requests_per_minute: int = 30
     max_connections: int = 8
-    read_timeout_seconds: float = 10.0
+    # One deadline for the whole request (head and body), not a timeout per read.
+    request_deadline_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         if len(self.token) < MINIMUM_TOKEN_LENGTH:
@@ -68,6 +83,20 @@ class WebhookSettings:
                 f"the webhook token must be at least {MINIMUM_TOKEN_LENGTH} characters "
                 "(e.g. `openssl rand -hex 32`)"
             )
+
+
+# Set in the supervisor service's environment by the catalogue (the reason is there).
+CONTAINER_BIND_VARIABLE = "MEDIASTACK_WEBHOOK_BIND_ADDRESS"
+HOST_BIND_ADDRESS = "127.0.0.1"
+
+
+def webhook_bind_address(configured: str | None, environment: Mapping[str, str]) -> str:
+    """Return where the webhook listens: the configured address; else the one the
+    supervisor's container is given; else, in a daemon run on a host, 127.0.0.1 (plain HTTP on
+    every host interface only when asked for)."""
+    if configured is not None:
+        return configured
+    return environment.get(CONTAINER_BIND_VARIABLE) or HOST_BIND_ADDRESS
 
 
 def token_matches(authorization: str | None, token: str) -> bool:
@@ -91,6 +120,34 @@ def _basic_password(encoded: str) -> str:
     return decoded.partition(":")[2]
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What to send back: a status, its JSON body, and any extra headers."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReadBody:
+    """The head passed every check: read ``length`` body bytes, then decide."""
+
+    length: int
+
+
+def _refusal(status: int, message: str) -> Answer:
+    return Answer(status, {"error": message})
+
+
+def _too_many(retry_after_seconds: int) -> Answer:
+    return Answer(
+        HTTPStatus.TOO_MANY_REQUESTS,
+        {"retry_after": retry_after_seconds},
+        {"Retry-After": str(retry_after_seconds)},
+    )
+
+
 class WebhookServer:
     """The webhook, served from its own threads. ``start()`` binds and returns; ``stop()``
     stops serving and closes the socket. ``enqueue`` receives one UpdateRequest per accepted
@@ -109,7 +166,7 @@ class WebhookServer:
         self._enqueue = enqueue
         self._monotonic = monotonic
         self._limiter = SlidingWindowLimiter(settings.requests_per_minute)
-        self._server: _BoundedServer | None = None
+        self._server: _SlotServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -122,9 +179,7 @@ class WebhookServer:
 
     def start(self) -> None:
         """Bind and serve in a daemon thread; raise OSError when the address is taken."""
-        server = _BoundedServer(
-            (self.settings.bind_address, self.settings.port), _handler_for(self)
-        )
+        server = _SlotServer(self)
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, name="mediastack-webhook", daemon=True
@@ -132,8 +187,9 @@ class WebhookServer:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop serving and release the port (requests in flight finish on their own)."""
+        """Stop serving and release the port (requests in flight end by their deadline)."""
         if self._server is not None:
+            self._server.stopping.set()
             self._server.shutdown()
             self._server.server_close()
         if self._thread is not None:
@@ -141,154 +197,143 @@ class WebhookServer:
         self._server = None
         self._thread = None
 
-    def answer(self, client: str, authorization: str | None, body: bytes) -> tuple[int, Any]:
-        """Decide the answer to an authorised-size POST from ``client``: (status, JSON body).
-        Rate limit, then token, then payload; queue the services it names. Pure apart from
-        the limiter's memory and the enqueue call."""
+    def decide_head(self, client: str, head: RequestHead) -> Answer | ReadBody:
+        """Decide on a request from its head alone: an answer, or how many body bytes to read.
+        Pure apart from the limiter's memory; the token is checked before any body is read."""
         admission = self._limiter.admit(client, self._monotonic())
         if not admission.allowed:
-            return HTTPStatus.TOO_MANY_REQUESTS, {"retry_after": admission.retry_after_seconds}
-        if not token_matches(authorization, self.settings.token):
-            return HTTPStatus.UNAUTHORIZED, {"error": "a valid token is required"}
+            return _too_many(admission.retry_after_seconds)
+        if head.method != "POST":
+            return Answer(
+                HTTPStatus.METHOD_NOT_ALLOWED,
+                {"error": "POST only (WUD's default method)"},
+                {"Allow": "POST"},
+            )
+        if not token_matches(head.header("Authorization"), self.settings.token):
+            return Answer(
+                HTTPStatus.UNAUTHORIZED,
+                {"error": "a valid token is required"},
+                {"WWW-Authenticate": AUTH_REALM},
+            )
+        length = _declared_length(head)
+        if length is None:
+            return _refusal(HTTPStatus.LENGTH_REQUIRED, "Content-Length is required")
+        if length > self.settings.max_body_bytes:
+            return _refusal(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body too large")
+        return ReadBody(length)
+
+    def decide_body(self, body: bytes) -> Answer:
+        """Decide on an authorised body: queue the services the payload names."""
         try:
             containers = parse_wud_payload(body)
         except PayloadError as error:
-            return HTTPStatus.BAD_REQUEST, {"error": str(error)}
+            return _refusal(HTTPStatus.BAD_REQUEST, str(error))
         resolutions = [self._directory.resolve(container) for container in containers]
         return self._queue(resolutions)
 
-    def admit(self, client: str) -> int | None:
-        """Count a request that is refused before ``answer`` (411, 413, 405) against the rate
-        limit; return the seconds to wait when it is over the limit, else None."""
-        admission = self._limiter.admit(client, self._monotonic())
-        return None if admission.allowed else admission.retry_after_seconds
+    def serve_connection(self, connection: socket.socket, client: str) -> None:
+        """Serve one request on ``connection`` within one deadline, answer, and close."""
+        deadline = Deadline(self.settings.request_deadline_seconds, self._monotonic)
+        answer, target = self._answer_connection(connection, client, deadline)
+        if answer is not None:
+            payload = json.dumps(answer.body).encode()
+            headers = {"Content-Type": "application/json", **answer.headers}
+            send_and_close(connection, response_bytes(answer.status, payload, headers), deadline)
+            LOGGER.info("webhook %s: %s -> %d", client, target, answer.status)
+        else:
+            with contextlib.suppress(OSError):
+                connection.close()
 
-    def _queue(self, resolutions: Sequence[Resolution]) -> tuple[int, Any]:
+    def _answer_connection(
+        self, connection: socket.socket, client: str, deadline: Deadline
+    ) -> tuple[Answer | None, str]:
+        target = "(no request line)"
+        try:
+            raw_head, early_body = receive_head(connection, deadline)
+            head = parse_head(raw_head)
+            target = f"{head.method} {head.target[:80]}"
+            verdict = self.decide_head(client, head)
+            if isinstance(verdict, Answer):
+                return verdict, target
+            body = receive_body(connection, deadline, verdict.length, early_body)
+        except MalformedRequestError as error:
+            return _refusal(HTTPStatus.BAD_REQUEST, str(error)), target
+        except DeadlineExpiredError:
+            return _refusal(HTTPStatus.REQUEST_TIMEOUT, "the request took too long"), target
+        except (ClientGoneError, OSError):
+            return None, target  # the client went away: nothing to answer
+        return self.decide_body(body), target
+
+    def _queue(self, resolutions: Sequence[Resolution]) -> Answer:
         services = sorted({r.service for r in resolutions if r.service is not None})
         ignored = [
             {"name": r.container_name, "reason": r.reason} for r in resolutions if r.service is None
         ]
         if not services:
-            return HTTPStatus.OK, {"queued": [], "ignored": ignored}
+            return Answer(HTTPStatus.OK, {"queued": [], "ignored": ignored})
         if not self._enqueue(UpdateRequest(Source.WEBHOOK, frozenset(services))):
-            return HTTPStatus.SERVICE_UNAVAILABLE, {"error": "the update queue is full"}
+            return _refusal(HTTPStatus.SERVICE_UNAVAILABLE, "the update queue is full")
         LOGGER.info("webhook queued an update check of %s", ", ".join(services))
-        return HTTPStatus.ACCEPTED, {"queued": services, "ignored": ignored}
+        return Answer(HTTPStatus.ACCEPTED, {"queued": services, "ignored": ignored})
 
 
-class _BoundedServer(ThreadingHTTPServer):
-    """A ThreadingHTTPServer that serves at most ``max_connections`` requests at once."""
+def _declared_length(head: RequestHead) -> int | None:
+    if head.header("Transfer-Encoding"):
+        return None
+    try:
+        length = int(head.header("Content-Length") or "")
+    except ValueError:
+        return None
+    return length if length >= 0 else None
+
+
+BUSY_ANSWER = b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n\r\n"
+# How often a wait for a slot looks whether the server is stopping.
+SLOT_POLL_SECONDS = 0.2
+
+
+class _SlotServer(socketserver.ThreadingTCPServer):
+    """At most ``max_connections`` requests in flight. The accept loop itself waits for a
+    slot, so connections beyond them queue in the kernel's listen backlog (no thread each);
+    since every request ends by its deadline, a slot frees within one deadline."""
 
     daemon_threads = True
     block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 64
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        self.slots = threading.BoundedSemaphore(getattr(handler, "max_connections", 8))
-        super().__init__(address, handler)
+    def __init__(self, webhook: WebhookServer) -> None:
+        settings = webhook.settings
+        self.webhook = webhook
+        self.slots = threading.BoundedSemaphore(settings.max_connections)
+        self.stopping = threading.Event()
+        if ":" in settings.bind_address:
+            self.address_family = socket.AF_INET6
+        super().__init__((settings.bind_address, settings.port), socketserver.BaseRequestHandler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.acquire(blocking=False):
-            _refuse_busy(request)
+        if not self._wait_for_slot():
+            with contextlib.suppress(OSError):
+                request.setblocking(False)
+                request.sendall(BUSY_ANSWER)
             self.shutdown_request(request)
             return
         super().process_request(request, client_address)
+
+    def _wait_for_slot(self) -> bool:
+        deadline = Deadline(self.webhook.settings.request_deadline_seconds)
+        while not self.stopping.is_set():
+            if self.slots.acquire(timeout=min(SLOT_POLL_SECONDS, deadline.remaining())):
+                return True
+            if deadline.remaining() <= 0:
+                return False
+        return False
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        self.webhook.serve_connection(request, str(client_address[0]))
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
             self.slots.release()
-
-
-def _refuse_busy(request: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        request.sendall(
-            b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n\r\n"
-        )
-
-
-def _handler_for(webhook: WebhookServer) -> type[BaseHTTPRequestHandler]:
-    """Return a request handler class bound to ``webhook`` (http.server wants a class)."""
-    settings = webhook.settings
-
-    class Handler(_WebhookHandler):
-        owner = webhook
-        max_connections = settings.max_connections
-        timeout = settings.read_timeout_seconds
-
-    return Handler
-
-
-class _WebhookHandler(BaseHTTPRequestHandler):
-    owner: WebhookServer
-    max_connections: int
-    protocol_version = "HTTP/1.0"
-    server_version = "mediastack-webhook"
-    sys_version = ""
-
-    def do_POST(self) -> None:
-        client = str(self.client_address[0])
-        length = self._declared_length()
-        if length is None or length > self.owner.settings.max_body_bytes:
-            wait = self.owner.admit(client)
-            if wait is not None:
-                self._send(HTTPStatus.TOO_MANY_REQUESTS, {"retry_after": wait})
-            elif length is None:
-                self._send(HTTPStatus.LENGTH_REQUIRED, {"error": "Content-Length is required"})
-            else:
-                self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "body too large"})
-            return
-        try:
-            body = self.rfile.read(length)
-        except OSError:
-            return  # the client went away or was too slow: nothing to answer
-        status, answer = self.owner.answer(client, self.headers.get("Authorization"), body)
-        self._send(status, answer)
-
-    def do_GET(self) -> None:
-        self._not_allowed()
-
-    def do_PUT(self) -> None:
-        self._not_allowed()
-
-    def do_DELETE(self) -> None:
-        self._not_allowed()
-
-    def do_PATCH(self) -> None:
-        self._not_allowed()
-
-    def _not_allowed(self) -> None:
-        wait = self.owner.admit(str(self.client_address[0]))
-        if wait is not None:
-            self._send(HTTPStatus.TOO_MANY_REQUESTS, {"retry_after": wait})
-            return
-        self._send(HTTPStatus.METHOD_NOT_ALLOWED, {"error": "POST only (WUD's default method)"})
-
-    def _declared_length(self) -> int | None:
-        if self.headers.get("Transfer-Encoding"):
-            return None
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            return None
-        return length if length >= 0 else None
-
-    def _send(self, status: int, answer: Any) -> None:
-        payload = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        if status == HTTPStatus.UNAUTHORIZED:
-            self.send_header("WWW-Authenticate", AUTH_REALM)
-        if status == HTTPStatus.METHOD_NOT_ALLOWED:
-            self.send_header("Allow", "POST")
-        if status == HTTPStatus.TOO_MANY_REQUESTS:
-            self.send_header("Retry-After", str(answer.get("retry_after", 60)))
-        try:
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):  # the caller left before the answer
-            LOGGER.info("webhook %s: gone before the answer", self.client_address[0])
-
-    def log_message(self, format: str, *args: Any) -> None:
-        LOGGER.info("webhook %s: %s", self.client_address[0], format % args)

@@ -32,3 +32,15 @@ def test_secrets_are_named_by_reference_only() -> None:
         for variable in (*definition.secrets.values(), *definition.optional_secrets.values()):
             assert variable.isupper(), definition.name
         assert not set(definition.secrets) & set(definition.environment), definition.name
+
+
+def test_every_engine_client_names_a_socket_proxy_with_its_own_network() -> None:
+    from mediastack.catalogue import CATALOGUE
+
+    clients = [d for d in CATALOGUE.values() if d.engine_proxy is not None]
+    assert {d.name: d.engine_proxy for d in clients} == {
+        "supervisor": "socket-proxy",
+        "whatsupdocker": "socket-proxy-read-only",
+    }
+    networks = [CATALOGUE[d.engine_proxy].engine_network for d in clients if d.engine_proxy]
+    assert None not in networks and len(set(networks)) == len(networks)

@@ -176,10 +176,51 @@ def test_the_socket_proxy_is_reachable_only_on_an_internal_network(tmp_path: Pat
     loaded = make_config(tmp_path, "services: {whatsupdocker: {enabled: true}}\n")
     ops = documents(loaded)["ops"]
     assert ops["networks"]["docker-api"] == {"internal": True}
+    assert ops["networks"]["docker-api-read-only"] == {"internal": True}
     assert ops["services"]["socket-proxy"]["networks"] == ["docker-api"]
-    assert ops["services"]["whatsupdocker"]["networks"] == ["default", "docker-api"]
+    assert ops["services"]["socket-proxy-read-only"]["networks"] == ["docker-api-read-only"]
+    assert ops["services"]["supervisor"]["networks"] == ["default", "docker-api"]
+    # WUD cannot reach the supervisor's proxy (which creates containers), only its own.
+    assert ops["services"]["whatsupdocker"]["networks"] == ["default", "docker-api-read-only"]
     media = documents(loaded)["media"]["services"]
     assert "networks" not in media["seerr"]
+
+
+def allowed(environment: dict[str, str]) -> set[str]:
+    """The API sections a socket proxy's environment opens (upstream's variables set to 1)."""
+    return {name for name, value in environment.items() if value == "1" and name != "TZ"}
+
+
+def test_wuds_socket_proxy_allows_reads_only(tmp_path: Path) -> None:
+    loaded = make_config(tmp_path, "services: {whatsupdocker: {enabled: true}}\n")
+    ops = documents(loaded)["ops"]["services"]
+    proxy = ops["socket-proxy-read-only"]["environment"]
+    assert proxy["POST"] == "0"  # every method but GET refused
+    # These three open their paths even with POST=0 (upstream checks them first).
+    assert {"ALLOW_START", "ALLOW_STOP", "ALLOW_RESTARTS"}.isdisjoint(allowed(proxy))
+    assert allowed(proxy) == {"CONTAINERS", "IMAGES", "EVENTS", "PING", "VERSION"}
+    assert ops["whatsupdocker"]["environment"]["WUD_WATCHER_LOCAL_HOST"] == "socket-proxy-read-only"
+    assert ops["whatsupdocker"]["depends_on"] == {
+        "socket-proxy-read-only": {"condition": "service_healthy"}
+    }
+
+
+def test_the_supervisors_socket_proxy_allows_only_what_it_uses(tmp_path: Path) -> None:
+    ops = documents(make_config(tmp_path))["ops"]["services"]
+    assert allowed(ops["socket-proxy"]["environment"]) == {
+        "CONTAINERS", "EVENTS", "IMAGES", "INFO", "NETWORKS", "PING", "POST", "VERSION",
+    }  # fmt: skip
+
+
+def test_the_read_only_socket_proxy_runs_only_with_whatsupdocker(tmp_path: Path) -> None:
+    assert "socket-proxy-read-only" not in documents(make_config(tmp_path))["ops"]["services"]
+    switched_off = make_config(
+        tmp_path,
+        "services: {whatsupdocker: {enabled: true}, socket-proxy-read-only: {enabled: false}}\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        render_stacks(switched_off)
+    assert caught.value.problems[0].path == "services.socket-proxy-read-only.enabled"
 
 
 def test_the_supervisor_sees_the_homelab_at_its_own_path(tmp_path: Path) -> None:

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import base64
 import json
+import select
 import socket
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from updates_support import FIXTURES, vpn_project
 
+from mediastack.catalogue import CATALOGUE
+from mediastack.config import load_config
+from mediastack.render.compose import render_service
 from mediastack.stack.rendered import RenderedService
 from mediastack.updates.model import Source
 from mediastack.updates.queue import UpdateQueue, UpdateRequest
@@ -20,6 +27,7 @@ from mediastack.updates.webhook import (
     WebhookServer,
     WebhookSettings,
     token_matches,
+    webhook_bind_address,
 )
 from mediastack.updates.wud import ServiceDirectory
 
@@ -180,16 +188,74 @@ def test_the_rate_limit_answers_429_with_retry_after(sink: Sink) -> None:
     assert int(refused.headers["Retry-After"]) >= 1
 
 
-def test_a_busy_server_refuses_more_connections_than_its_slots(sink: Sink) -> None:
-    running = start(sink, max_connections=1, read_timeout_seconds=2.0)
-    host, port = running.address
+SLOW_HEAD = b"POST /wud HTTP/1.1\r\nHost: webhook\r\nX-Slow: " + b"a" * 200
+
+
+def slow_client(address: tuple[str, int], answers: list[bytes]) -> None:
+    """Send a request head one byte at a time, far slower than the deadline allows; keep
+    the answer the server sends (b"" when none)."""
+    with socket.create_connection(address, timeout=30) as connection:
+        for byte in SLOW_HEAD:
+            if select.select([connection], [], [], 0.1)[0]:
+                break
+            try:
+                connection.sendall(bytes([byte]))
+            except OSError:
+                break
+        try:
+            answers.append(connection.recv(200))
+        except OSError:
+            answers.append(b"")
+
+
+def test_slow_clients_in_every_slot_do_not_keep_a_valid_request_out(sink: Sink) -> None:
+    running = start(sink, max_connections=8, request_deadline_seconds=1.0)
+    answers: list[bytes] = []
+    slow = [threading.Thread(target=slow_client, args=(running.address, answers)) for _ in range(8)]
     try:
-        with socket.create_connection((host, port), timeout=5) as slow:
-            slow.sendall(b"POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n")  # never finishes
-            busy = httpx.post(url(running), content=simple(), headers=BEARER, timeout=5)
+        for client in slow:
+            client.start()
+        time.sleep(0.3)  # all eight connected and holding a slot before the ninth comes
+        served = httpx.post(url(running), content=simple(), headers=BEARER, timeout=10)
+        for client in slow:
+            client.join(timeout=30)
     finally:
         running.stop()
-    assert busy.status_code == 503
+    assert served.status_code == 202
+    assert sink.requests == [UpdateRequest(Source.WEBHOOK, frozenset({"sonarr"}))]
+    assert len(answers) == 8
+    assert all(answer.startswith(b"HTTP/1.0 408") for answer in answers)  # cut at the deadline
+
+
+@pytest.mark.parametrize("declared", [4000, 10**12])
+def test_without_a_token_the_answer_is_401_before_any_body_is_sent(
+    server: WebhookServer, sink: Sink, declared: int
+) -> None:
+    with socket.create_connection(server.address, timeout=5) as connection:
+        connection.sendall(
+            f"POST /wud HTTP/1.1\r\nHost: x\r\nContent-Length: {declared}\r\n\r\n".encode()
+        )
+        reply = connection.recv(400)
+        closed = connection.recv(400)
+    assert reply.startswith(b"HTTP/1.0 401")
+    assert closed == b""  # closed at once: no wait for the body it announced
+    assert sink.requests == []
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"NOT-HTTP\r\n\r\n",
+        b"POST /wud HTTP/1.1\r\nHost: x\r\nthis line has no colon\r\n\r\n",
+        b"POST /wud HTTP/1.1\r\nX-Long: " + b"a" * 20_000 + b"\r\n\r\n",
+    ],
+    ids=["no-request-line", "no-colon", "head-too-large"],
+)
+def test_a_malformed_request_is_400(server: WebhookServer, head: bytes) -> None:
+    with socket.create_connection(server.address, timeout=5) as connection:
+        connection.sendall(head)
+        reply = connection.recv(200)
+    assert reply.startswith(b"HTTP/1.0 400")
 
 
 def test_a_short_token_refuses_to_start() -> None:
@@ -259,3 +325,15 @@ def test_closing_the_queue_wakes_a_worker_blocked_in_take() -> None:
     assert not worker.is_alive()
     assert taken == [[]]
     assert queue.take(timeout_seconds=None) == []
+
+
+def test_the_default_address_is_loopback_on_a_host_and_the_container_s_own_in_the_supervisor(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "mediastack.yaml").write_text("name: home\nupdates: {webhook: {enabled: true}}\n")
+    loaded = load_config(tmp_path / "mediastack.yaml")
+    configured = loaded.config.updates.webhook.bind_address
+    in_container = render_service(loaded, CATALOGUE["supervisor"])["environment"]
+    assert webhook_bind_address(configured, {}) == "127.0.0.1"  # a daemon run on the host
+    assert webhook_bind_address(configured, in_container) == "0.0.0.0"  # the container's own
+    assert webhook_bind_address("192.168.1.10", in_container) == "192.168.1.10"

@@ -160,7 +160,7 @@ def _webhook(
         title = f"{loaded.config.name}: the update webhook is off"
         notifier.put(Notification(title, str(error), FAILURE_PRIORITY, ("warning",)))
         return None
-    logger.info("update webhook on: %s:%d", webhook.bind_address, webhook.port)
+    logger.info("update webhook on: %s:%d", server.settings.bind_address, webhook.port)
     return server
 
 
