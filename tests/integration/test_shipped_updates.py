@@ -435,7 +435,7 @@ def test_a_webhook_request_without_the_token_is_refused_and_changes_nothing(
     assert [answer.status_code for answer in refused] == [401, 401]
     assert all("Bearer" in answer.headers["WWW-Authenticate"] for answer in refused)
     # The webhook logs each answer after deciding it; queueing is logged before the answer.
-    wait_for_log(supervisor, '" 401 ', mark, 30)
+    wait_for_log(supervisor, "-> 401", mark, 30)
     later = log_lines(supervisor)[mark:]
     assert not [line for line in later if "queued" in line or "update (webhook)" in line]
     assert accesses(registry, registry_mark) == []

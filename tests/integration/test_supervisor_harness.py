@@ -218,7 +218,19 @@ class SupervisorProcess:
         assert self.process is not None
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
+        try:
+            return self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            tree = subprocess.run(
+                ["ps", "-e", "-o", "pid,ppid,pgid,etimes,args", "--forest"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+            tree = "\n".join(line for line in tree.splitlines() if "mediastack" in line or "docker" in line)
+            self.process.kill()
+            self.process.wait(timeout=10)
+            raise AssertionError(f"no exit 60 s after SIGTERM; its processes:\n{tree}\n{self.log()}")
 
     def kill(self) -> None:
         assert self.process is not None
