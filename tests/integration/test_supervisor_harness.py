@@ -227,10 +227,13 @@ class SupervisorProcess:
                 text=True,
                 check=False,
             ).stdout
-            tree = "\n".join(line for line in tree.splitlines() if "mediastack" in line or "docker" in line)
+            ours = [line for line in tree.splitlines() if "mediastack" in line or "docker" in line]
             self.process.kill()
             self.process.wait(timeout=10)
-            raise AssertionError(f"no exit 60 s after SIGTERM; its processes:\n{tree}\n{self.log()}")
+            listing = "\n".join(ours)
+            raise AssertionError(
+                f"no exit 60 s after SIGTERM; its processes:\n{listing}\n{self.log()}"
+            ) from None
 
     def kill(self) -> None:
         assert self.process is not None

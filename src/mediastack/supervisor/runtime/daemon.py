@@ -78,6 +78,7 @@ from mediastack.supervisor.runtime.jobs import SupervisorJobs
 from mediastack.supervisor.runtime.messages import (
     EventArrived,
     Inbox,
+    InboxOverflowed,
     JobFinished,
     MaintenanceEnded,
     MaintenanceStarted,
@@ -282,6 +283,10 @@ class SupervisorDaemon:
             case StreamConnected(failures, resumed, connects):
                 self._parts.heartbeat.stream_connected(self._now())
                 self._on_connected(failures, resumed, connects)
+            case InboxOverflowed(dropped):
+                logger.warning("%d events dropped (more than %d waiting)", dropped,
+                               Inbox.EVENT_LIMIT)
+                self._reread(f"{dropped} events dropped")
             case StreamLost(reason, retry_in):
                 self._parts.heartbeat.stream_lost(self._now())
                 self._connected = False

@@ -5,6 +5,7 @@ the signal handlers, drained by the loop alone (so the decision core sees one in
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,15 @@ class StreamConnected:
     failures: int
     resumed: bool = False
     connects: int = 1
+
+
+@dataclass(frozen=True)
+class InboxOverflowed:
+    """Events came faster than the loop took them and ``Inbox.EVENT_LIMIT`` were waiting: the
+    ones after were dropped, so the loop re-reads the whole engine (as after a reconnect)
+    instead of acting on a partial history."""
+
+    dropped: int
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,7 @@ Message = (
     EventArrived
     | StreamConnected
     | StreamLost
+    | InboxOverflowed
     | PrepareFinished
     | RecreateFinished
     | RestartFinished
@@ -110,13 +121,38 @@ Message = (
 
 
 class Inbox:
-    """A thread-safe FIFO of messages: any thread puts, the loop gets."""
+    """A thread-safe FIFO of messages: any thread puts, the loop gets.
 
-    def __init__(self) -> None:
+    Events are bounded: a flood (a host's other containers restarting in a loop; a replay
+    after a long cut) must not grow the supervisor's memory without end. Past ``event_limit``
+    waiting events the next ones are dropped and one ``InboxOverflowed`` is queued in their
+    place: the loop re-reads the engine when it reaches it, which is later than every dropped
+    event, so what they changed is seen. Every other message (a job's results, a stop) is a
+    decision's input and is never dropped; there are few of them."""
+
+    EVENT_LIMIT = 1000
+
+    def __init__(self, event_limit: int = EVENT_LIMIT) -> None:
         self._queue: queue.Queue[Message] = queue.Queue()
+        self._event_limit = event_limit
+        self._lock = threading.Lock()
+        self._events_waiting = 0
+        self._dropped = 0  # since the InboxOverflowed now waiting; 0: none waits
 
     def put(self, message: Message) -> None:
-        """Add ``message``; never blocks."""
+        """Add ``message``; never blocks (an event past the limit is dropped: see above)."""
+        if isinstance(message, EventArrived):
+            with self._lock:
+                if self._dropped or self._events_waiting >= self._event_limit:
+                    self._dropped += 1
+                    if self._dropped > 1:
+                        return
+                    message_to_queue: Message = InboxOverflowed(1)
+                else:
+                    self._events_waiting += 1
+                    message_to_queue = message
+            self._queue.put(message_to_queue)
+            return
         self._queue.put(message)
 
     def get(self, timeout: float | None) -> Message | None:
@@ -124,10 +160,20 @@ class Inbox:
         at all); None when none came in time."""
         try:
             if timeout is not None and timeout <= 0:
-                return self._queue.get_nowait()
-            return self._queue.get(timeout=timeout)
+                message = self._queue.get_nowait()
+            else:
+                message = self._queue.get(timeout=timeout)
         except queue.Empty:
             return None
+        return self._taken(message)
+
+    def _taken(self, message: Message) -> Message:
+        with self._lock:
+            if isinstance(message, EventArrived):
+                self._events_waiting -= 1
+            elif isinstance(message, InboxOverflowed):
+                message, self._dropped = InboxOverflowed(self._dropped), 0
+        return message
 
     def drain(self) -> Sequence[Message]:
         """Return every message waiting now, in order, without waiting for more."""
