@@ -221,8 +221,10 @@ class SupervisorProcess:
         try:
             return self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGUSR1)  # its threads' stacks, into its log
+            time.sleep(1)
             tree = subprocess.run(
-                ["ps", "-e", "-o", "pid,ppid,pgid,etimes,args", "--forest"],
+                ["ps", "-ww", "-e", "-o", "pid,ppid,pgid,etimes,args", "--forest"],
                 capture_output=True,
                 text=True,
                 check=False,

@@ -9,6 +9,7 @@ config, configure logging to stderr (one line per decision), build the daemon an
 
 from __future__ import annotations
 
+import faulthandler
 import signal
 import sys
 from dataclasses import dataclass
@@ -96,7 +97,10 @@ def supervise(loaded: LoadedConfig, state_file: Path | None, *, once: bool, verb
 
 
 def stop_on_signals(inbox: Inbox) -> None:
-    """SIGTERM and SIGINT ask the loop to stop (it finishes the compose call running)."""
+    """SIGTERM and SIGINT ask the loop to stop (it finishes the compose call running).
+    SIGUSR1 writes every thread's stack to the log (stderr) and carries on: what a stop or a
+    step that seems stuck is waiting for (``docker kill -s USR1 <supervisor>``)."""
+    faulthandler.register(signal.SIGUSR1, all_threads=True, chain=False)
 
     def request_stop(number: int, frame: FrameType | None) -> None:
         inbox.put(StopRequested(signal.Signals(number).name))

@@ -136,7 +136,7 @@ class Recreator:
         """Given the gluetun and the prepared dependents, start each one's container (in
         parallel, in waves: one that depends on another started now waits until that one is
         healthy, at most DEPENDENCY_WAIT_SECONDS) and return one result per dependent, in the
-        order of ``targets``."""
+        order of ``targets``. One found not prepared is recreated in the same wave."""
         if not targets:
             return ()
         by_key = {target.key: target for target in targets}
@@ -145,11 +145,19 @@ class Recreator:
             if index:
                 needed = set().union(*(self._needs.get(key, frozenset()) for key in wave))
                 self._wait_healthy([by_key[key] for key in results if key in needed])
-            workers = min(len(wave), MAX_PARALLEL_STARTS)
-            with ThreadPoolExecutor(workers, thread_name_prefix="start") as pool:
-                started = pool.map(lambda key: self._start_one(gluetun, by_key[key]), wave)
-                results.update((result.service, result) for result in started)
+            results.update(self._start_wave(gluetun, [by_key[key] for key in wave]))
         return tuple(results[target.key] for target in targets)
+
+    def _start_wave(
+        self, gluetun: Gluetun, wave: Sequence[DependentTarget]
+    ) -> dict[str, RecreateResult]:
+        """Start one wave at once; recreate (one compose call) those found not prepared."""
+        with ThreadPoolExecutor(min(len(wave), MAX_PARALLEL_STARTS), "start") as pool:
+            started = list(pool.map(lambda target: self._start_one(gluetun, target), wave))
+        results = {result.service: result for result in started if result is not None}
+        unprepared = [target for target, result in zip(wave, started, strict=True) if not result]
+        results.update((result.service, result) for result in self.recreate(gluetun, unprepared))
+        return results
 
     def _wait_healthy(self, targets: Sequence[DependentTarget]) -> None:
         """Wait until each of ``targets`` is healthy (or has no healthcheck), bounded."""
@@ -170,10 +178,12 @@ class Recreator:
             return False
         return container is not None and container.running and container.health in (None, "healthy")
 
-    def _start_one(self, gluetun: Gluetun, target: DependentTarget) -> RecreateResult:
+    def _start_one(self, gluetun: Gluetun, target: DependentTarget) -> RecreateResult | None:
         """Start the dependent's prepared container: one never started ("created"). One
-        already running since gluetun's start counts as started; anything else was not
-        prepared (e.g. compose was killed before it got to it) and fails, to be recreated."""
+        already running since gluetun's start counts as started. None when it was not
+        prepared: gone, or from before gluetun's start (a supervisor killed while compose
+        prepared it, a container removed by hand): it is recreated at once, not failed and
+        retried after a backoff."""
         prepared = self._prepared.pop(target.key, None)
         try:
             if prepared is not None:
@@ -181,14 +191,13 @@ class Recreator:
                 return RecreateResult(gluetun, target.key, True)
             container = self._current(target)
             if container is None:
-                return RecreateResult(gluetun, target.key, False, "its prepared container is gone")
+                logger.info("%s: its prepared container is gone; recreating it", target.key)
+                return None
             if container.status == CREATED:
                 self._starter.start(container.id)
             elif not _started_since(container, gluetun):
-                detail = (
-                    f"it was not prepared: it is {container.status}, from before gluetun's start"
-                )
-                return RecreateResult(gluetun, target.key, False, detail)
+                logger.info("%s was not prepared (%s); recreating it", target.key, container.status)
+                return None
         except AdapterError as error:
             return RecreateResult(gluetun, target.key, False, f"start: {error.message}")
         return RecreateResult(gluetun, target.key, True)

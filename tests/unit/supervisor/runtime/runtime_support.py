@@ -241,14 +241,15 @@ class FakeRecreator:
     def start(
         self, gluetun: Gluetun, targets: Sequence[DependentTarget]
     ) -> tuple[RecreateResult, ...]:
-        """As ``Recreator.start``: only a prepared ("created") container is started."""
+        """As ``Recreator.start``: a prepared ("created") container is started, one that was
+        not prepared is recreated."""
         self._record(self.started, targets)
         results = []
         for target in targets:
             if self.world.container(target.key).status == "created":
                 results.append(self._act(gluetun, target.key, self.world.start_prepared))
             else:
-                results.append(RecreateResult(gluetun, target.key, False, "it was not prepared"))
+                results.append(self._act(gluetun, target.key, self.world.recreate_dependent))
         return tuple(results)
 
     def _record(self, calls: list[tuple[str, ...]], targets: Sequence[DependentTarget]) -> None:

@@ -227,7 +227,7 @@ def test_prepared_dependents_are_started_in_gluetuns_namespace(
     assert all(world.in_namespace(service) for service in DEPENDENTS)
 
 
-def test_a_start_the_engine_refuses_or_a_vanished_container_fails_only_that_dependent(
+def test_a_start_the_engine_refuses_fails_only_that_dependent_a_vanished_one_is_recreated(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     world = World(clock)
@@ -235,30 +235,33 @@ def test_a_start_the_engine_refuses_or_a_vanished_container_fails_only_that_depe
         world.prepare_dependent(service)
     world.engine.containers.remove(world.container("sonarr"))  # removed by hand meanwhile
     starter = StarterOnWorld(world, refusing={"radarr"})
-    recreator = Recreator(world.engine, RecordingExecutor(), starter)
+    executor = RecordingExecutor()
+    recreator = Recreator(world.engine, executor, starter)
     results = {
         r.service: r for r in recreator.start(world.gluetun(), targets(tmp_path, *DEPENDENTS))
     }
     assert results["qbittorrent"].succeeded
     assert results["radarr"].detail == "start: cannot join network of a non running container"
-    assert results["sonarr"].detail == "its prepared container is gone"
+    assert results["sonarr"].succeeded  # made again at once, in the same call: no retry wait
+    (command,) = executor.commands
+    assert "--force-recreate" in command and command[-1] == "sonarr"
 
 
-def test_a_dependent_started_since_gluetun_is_not_started_again_one_from_before_fails(
+def test_a_dependent_started_since_gluetun_is_not_started_again_one_from_before_is_recreated(
     tmp_path: Path, clock: FakeClock
 ) -> None:
+    """A supervisor killed while compose prepared: what was never prepared is recreated in
+    the same call, so the resumed cascade does not wait for a retry."""
     world = World(clock)
     world.restart_gluetun(healthy=True)  # radarr and sonarr run from before its start
     world.recreate_dependent("sonarr")  # started since (e.g. by hand)
     starter = StarterOnWorld(world)
-    recreator = Recreator(world.engine, RecordingExecutor(), starter)
+    recreator = Recreator(world.engine, ComposeOnWorld(world), starter)
     results = recreator.start(world.gluetun(), targets(tmp_path, "radarr", "sonarr"))
     outcome = {result.service: result for result in results}
     assert outcome["sonarr"].succeeded and starter.started == []
-    assert not outcome["radarr"].succeeded
-    assert outcome["radarr"].detail == (
-        "it was not prepared: it is running, from before gluetun's start"
-    )
+    assert outcome["radarr"].succeeded
+    assert world.in_namespace("radarr") and world.in_namespace("sonarr")
 
 
 def test_what_was_prepared_is_started_without_looking_it_up_again(
