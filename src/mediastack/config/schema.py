@@ -335,7 +335,11 @@ class Webhook(StrictModel):
     token_variable: str = Field(
         "MEDIASTACK_WEBHOOK_TOKEN",
         pattern=_VARIABLE_PATTERN,
-        description="Name of the .env variable holding the token callers must send.",
+        description=(
+            "Name of the .env variable holding the token callers must send (checked from the "
+            "request's headers before a byte of its body is read; head and body together have "
+            "one 10 s deadline)."
+        ),
     )
     max_body_bytes: int = Field(
         1_048_576, ge=1024, le=16_777_216, description="Largest request body accepted."
