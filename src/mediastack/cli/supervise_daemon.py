@@ -14,7 +14,6 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 from mediastack.adapters.errors import AdapterError
 from mediastack.cli.daemon_arguments import DaemonRequest
@@ -30,6 +29,7 @@ from mediastack.stack.rendered import RenderedFileError
 from mediastack.supervisor.runtime.instance import AlreadyRunningError
 from mediastack.supervisor.runtime.logs import configure_logging
 from mediastack.supervisor.runtime.messages import Inbox, StopRequested
+from mediastack.supervisor.runtime.signal_stop import SignalStop
 from mediastack.supervisor.runtime.wiring import build_supervision
 from mediastack.supervisor.state import StateError
 
@@ -97,14 +97,12 @@ def supervise(loaded: LoadedConfig, state_file: Path | None, *, once: bool, verb
 
 
 def stop_on_signals(inbox: Inbox) -> None:
-    """SIGTERM and SIGINT ask the loop to stop (it finishes the compose call running).
+    """SIGTERM and SIGINT ask the loop to stop (it finishes the compose call running): the
+    handler only sets a ``SignalStop``, and a thread of its own puts the request into the inbox
+    (a handler that took the inbox's lock could deadlock the loop: see ``signal_stop``).
     SIGUSR1 writes every thread's stack to the log (stderr) and carries on: what a stop or a
     step that seems stuck is waiting for (``docker kill -s USR1 <supervisor>``)."""
     faulthandler.register(signal.SIGUSR1, all_threads=True, chain=False)
-
-    def request_stop(number: int, frame: FrameType | None) -> None:
-        inbox.put(StopRequested(signal.Signals(number).name))
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-
+    stop = SignalStop()
+    stop.handle([signal.SIGTERM, signal.SIGINT])
+    stop.forward(lambda reason: inbox.put(StopRequested(reason)))

@@ -35,7 +35,6 @@ import logging
 import os
 import signal
 import sys
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -55,6 +54,7 @@ from mediastack.supervisor.runtime.job_protocol import (
     encode_notification,
 )
 from mediastack.supervisor.runtime.logs import configure_logging
+from mediastack.supervisor.runtime.signal_stop import SignalStop
 from mediastack.supervisor.runtime.stop_budget import (
     UPDATE_FINISH_SECONDS,
     UPDATE_ROLLBACK_SECONDS,
@@ -77,8 +77,9 @@ container, such as the footprint benchmark's on 127.0.0.1."""
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
-_stop = threading.Event()
-"""Set by SIGTERM in port sync: the daemon is stopping (ends the wait for a port)."""
+_stop = SignalStop()
+"""Set by SIGTERM in port sync: the daemon is stopping (ends the wait for a port). Not a
+``threading.Event``: see ``signal_stop`` (setting one from a handler can deadlock)."""
 _update_stop = UpdateStop(UPDATE_FINISH_SECONDS, UPDATE_ROLLBACK_SECONDS)
 """Requested by SIGTERM in an update: finish the service in progress, skip the rest."""
 STOPPED_EXIT_CODE = 128 + signal.SIGTERM
@@ -97,7 +98,7 @@ def _interrupt_once(number: int, frame: FrameType | None) -> None:
 def install_stop_handler(job: JobName) -> None:
     """Make SIGTERM (the daemon stopping) end ``job`` its own way (see the module)."""
     if job is JobName.PORTSYNC:
-        signal.signal(signal.SIGTERM, lambda number, frame: _stop.set())
+        _stop.handle([signal.SIGTERM])
     elif job is JobName.UPDATE:
         signal.signal(signal.SIGTERM, lambda number, frame: _update_stop.request())
     elif job is JobName.BACKUP:
