@@ -47,6 +47,7 @@ from test_supervisor_harness import (
     wait_until,
 )
 
+from mediastack.stack.lease import LeaseHolder, lease_folder
 from mediastack.supervisor.actions import Outcome
 from mediastack.supervisor.runtime.job_child import GLUETUN_URL_VARIABLE, QBITTORRENT_URL_VARIABLE
 from support.ntfy_receiver import NtfyReceiver
@@ -472,3 +473,38 @@ def test_a_dependent_stopped_by_its_user_stays_stopped_through_a_gluetun_restart
     vpn_compose(lab, "start", "prowlarr")
     supervisor.wait_for("prowlarr started again")
     assert_healed_into_gluetun(lab)
+
+
+def test_gluetun_recreated_under_a_lease_while_the_stream_reconnects_costs_no_cascade(
+    lab: Homelab, state_file: Path, receiver: NtfyReceiver, topic: str, tmp_path: Path
+) -> None:
+    """What a host-run `mediastack update gluetun` does (its lease, then compose recreating
+    gluetun and its dependents), with the supervisor's stream cut meanwhile: the re-read of
+    the reconnect is left to the lease's holder, and its end finds nothing to heal."""
+    relay = EngineRelay(tmp_path / "engine.sock")
+    relay.restore()
+    supervisor = SupervisorProcess(
+        lab.config_path,
+        state_file,
+        {"MEDIASTACK_NOTIFY_URLS": receiver.url(topic), "DOCKER_HOST": relay.docker_host},
+    ).start()
+    recorder = EventRecorder.for_lab(lab.prefix)
+    before = containers(lab.prefix)
+    try:
+        with LeaseHolder(lease_folder(lab.root)).hold(KEPT, "mediastack update"):
+            relay.cut()
+            supervisor.wait_for("event stream lost")
+            vpn_compose(lab, "up", "--detach", "--force-recreate", "--wait", *KEPT)
+            relay.restore()
+            supervisor.wait_for(
+                r"engine read \(the event stream \(re\)connected\) while mediastack update holds"
+            )
+        supervisor.wait_for("mediastack update ended: re-reading the engine")
+        after = containers(lab.prefix)
+        assert all(after[service] != before[service] for service in KEPT)
+        assert creates_per_service(recorder.stop()) == dict.fromkeys(KEPT, 1)
+        assert history(state_file) == ()  # no cascade, none counted
+        assert_healed_into_gluetun(lab)
+    finally:
+        assert supervisor.stop() == 0, supervisor.log()
+        relay.cut()

@@ -140,6 +140,9 @@ class Recreator:
         if not targets:
             return ()
         by_key = {target.key: target for target in targets}
+        for target in targets:
+            if target.key not in self._needs:  # prepared by an earlier process: learn its needs
+                self._remember(target, prepared=True)
         results: dict[str, RecreateResult] = {}
         for index, wave in enumerate(start_waves(list(by_key), self._needs)):
             if index:

@@ -469,3 +469,26 @@ def test_a_failed_call_for_one_dependent_is_not_repeated(tmp_path: Path, clock: 
     (result,) = recreator.recreate(world.gluetun(), targets(tmp_path, "radarr"))
     assert not result.succeeded
     assert len(compose.commands) == 1
+
+
+def test_what_an_earlier_process_prepared_still_starts_in_waves(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """A supervisor restarted mid-cascade starts the containers its predecessor prepared:
+    their depends_on labels are read then, so cross-seed still waits for qBittorrent
+    (seen in the chaos run: started 0.26 s before it, all nine at once)."""
+    world = World(clock)
+    Recreator(world.engine, ComposeWithDependsOn(world), StarterOnWorld(world)).prepare(
+        world.gluetun(), targets(tmp_path, *DEPENDENTS)
+    )
+    starter = StarterOnWorld(world)
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        world.set_health("qbittorrent", "healthy")
+
+    restarted = Recreator(world.engine, RecordingExecutor(), starter, sleep=sleep)
+    results = restarted.start(world.gluetun(), targets(tmp_path, *DEPENDENTS))
+    assert all(result.succeeded for result in results)
+    assert starter.started[-1] == "radarr" and naps
