@@ -42,6 +42,7 @@ from mediastack.supervisor.backoff import Backoff
 from mediastack.supervisor.cascade_notices import (
     CASCADE_SUBJECT,
     NOT_HEALTHY_IN_NAMESPACE,
+    PREPARED_REASON,
     clock_time,
     detected_notice,
     give_up,
@@ -144,6 +145,9 @@ class CascadeMachine:
         # Services whose recreate or verification this process issued: a result will come.
         # Awaited work missing from here was issued by a previous process and is lost.
         self._issued_here: set[str] = set()
+        # The gluetun last told its cascade is refused by the pause: its next event (the
+        # healthy one after the start) is not told again.
+        self._told_paused: Gluetun | None = None
 
     @classmethod
     def from_snapshot(
@@ -233,7 +237,21 @@ class CascadeMachine:
             return self._resume_healing(observation.staleness, now)
         if observation.gluetun_healthy:
             return self._begin_healing(observation.staleness, now)
-        return []
+        return self._prepare_again(observation.staleness, now)
+
+    def _prepare_again(self, staleness: Staleness, now: datetime) -> list[Action]:
+        """Still waiting for gluetun, fresh engine state (a supervisor restarted while compose
+        prepared: its call may have died with it): prepare again what a previous process was
+        preparing and the engine shows still stale, so the wait is not wasted."""
+        self._adopt_prepared(staleness)
+        cascade = self._require_cascade()
+        stale = stale_services(staleness)
+        orphaned = tuple(
+            service
+            for service in cascade.services_in(DependentStatus.PREPARING)
+            if service in stale and service not in self._issued_here
+        )
+        return [self._prepare(orphaned, now)] if orphaned else []
 
     def _take_over(
         self, gluetun: Gluetun, staleness: Staleness, healthy: bool, now: datetime
@@ -297,10 +315,10 @@ class CascadeMachine:
         prepared = prepared_services(staleness)
         if not stale and not prepared:
             return []
-        shown = stale | dict.fromkeys(prepared, "prepared")
+        shown = stale | dict.fromkeys(prepared, PREPARED_REASON)
         paused_until = self._limiter.status(now).paused_until
         if paused_until is not None:
-            return [paused_notice(gluetun, paused_until, shown)]
+            return self._paused_notice(gluetun, paused_until, shown)
         deadline = now + self._settings.gluetun_healthy_timeout
         self._in_flight = InFlightCascade.open(gluetun, now, deadline, stale)
         self._adopt_prepared(staleness)
@@ -408,6 +426,7 @@ class CascadeMachine:
                 f"Cascades are paused until {clock_time(decision.until)}; dependents are left "
                 "as they are. Fix gluetun, then run `mediastack supervise --resume`."
             )
+            self._told_paused = self._require_cascade().gluetun
             return [
                 Notify(Stage.RATE_LIMITED, CASCADE_SUBJECT, message, Priority.URGENT),
                 Pause(decision.until, "restart loop: cascade limit per hour exceeded"),
@@ -415,9 +434,18 @@ class CascadeMachine:
             ]
         if isinstance(decision, Paused):
             stale = {item.service: item.reason for item in self._require_cascade().dependents}
-            notice = paused_notice(self._require_cascade().gluetun, decision.until, stale)
-            return [notice, *self._finish(Outcome.RATE_LIMITED, now)]
+            notice = self._paused_notice(self._require_cascade().gluetun, decision.until, stale)
+            return [*notice, *self._finish(Outcome.RATE_LIMITED, now)]
         return []
+
+    def _paused_notice(
+        self, gluetun: Gluetun, until: datetime, stale: dict[str, str]
+    ) -> list[Action]:
+        """The notice that ``gluetun``'s cascade is refused by the pause, once per gluetun."""
+        if self._told_paused == gluetun:
+            return []
+        self._told_paused = gluetun
+        return [paused_notice(gluetun, until, stale)]
 
     def _resume_healing(self, staleness: Staleness, now: datetime) -> list[Action]:
         """Same gluetun, fresh engine state (supervisor restarted or stream reconnected): recreate

@@ -12,6 +12,8 @@ from mediastack.supervisor.actions import Action, GiveUp, Gluetun, Notify, Outco
 from mediastack.supervisor.progress import DependentProgress, DependentStatus, InFlightCascade
 
 CASCADE_SUBJECT = "cascades"
+PREPARED_REASON = "prepared"
+"""How the cascade names a dependent prepared for the current gluetun among the stale."""
 NOT_HEALTHY_IN_NAMESPACE = "not healthy in gluetun's namespace"
 """How a failed verification starts its reason (the dependent runs inside, unhealthy)."""
 
@@ -46,6 +48,8 @@ def detected_notice(
 ) -> Notify:
     if previous is None:
         what = f"gluetun {gluetun.short_id}: {len(stale)} dependents are stale"
+    elif previous == gluetun and PREPARED_REASON in stale.values():
+        what = f"gluetun {gluetun.short_id} is healthy; {len(stale)} dependents wait for it"
     elif previous == gluetun:
         what = f"found {len(stale)} dependents stranded outside gluetun {gluetun.short_id}"
     elif previous.container_id == gluetun.container_id:
@@ -53,12 +57,21 @@ def detected_notice(
     else:
         what = f"gluetun was recreated as {gluetun.short_id}; {len(stale)} dependents are stale"
     then = (
-        "recreating them now"
+        _healing_now(stale)
         if wait is None
         else f"preparing their new containers while waiting up to {seconds(wait)} for it"
     )
     message = f"{what} ({', '.join(stale)}); {then}."
     return Notify(Stage.GLUETUN_RESTARTED, gluetun.short_id, message[0].upper() + message[1:])
+
+
+def _healing_now(stale: dict[str, str]) -> str:
+    prepared = sum(reason == PREPARED_REASON for reason in stale.values())
+    if not prepared:
+        return "recreating them now"
+    if prepared == len(stale):
+        return "starting their prepared containers now"
+    return f"starting the {prepared} prepared, recreating the others now"
 
 
 def paused_notice(gluetun: Gluetun, until: datetime, stale: dict[str, str]) -> Notify:
@@ -75,11 +88,14 @@ def summary_notice(cascade: InFlightCascade, outcome: Outcome, now: datetime) ->
     (a dependent given up on later must not make the others look slow)."""
     healed = cascade.services_in(DependentStatus.DONE)
     failed = cascade.services_in(DependentStatus.GAVE_UP, DependentStatus.UNVERIFIED)
-    healthy_after = seconds((cascade.healthy_at or now) - cascade.detected_at)
-    text = f"{len(healed)} dependents recreated into gluetun {cascade.gluetun.short_id}"
+    healthy_at = cascade.healthy_at or now
+    text = f"{len(healed)} dependents healed into gluetun {cascade.gluetun.short_id}"
     if healed:
         text += f" in {seconds(_last_done(cascade, now) - cascade.detected_at)}"
-    text += f" (gluetun healthy after {healthy_after})"
+    if healthy_at > cascade.detected_at:
+        text += f" (gluetun healthy after {seconds(healthy_at - cascade.detected_at)})"
+    else:  # opened once gluetun was healthy (e.g. after its healthy wait timed out)
+        text += " (from the moment gluetun was healthy)"
     if healed:
         text += f": {', '.join(healed)}"
     if outcome is Outcome.HEALED:

@@ -257,6 +257,8 @@ def test_a_sixth_cascade_within_the_hour_is_refused_pauses_and_resume_lifts_it(
     assert only(refused, Pause)[0].until == pause_until
     assert only(refused, CascadeFinished)[0].summary.outcome is Outcome.RATE_LIMITED
     assert not only(refused, PrepareDependents)  # the loop does not churn the dependents
+    healthy_later = cascade.handle(GluetunHealthy(sixth, ALL_STALE), clock.now())
+    assert not only(healthy_later, Notify)  # the refused gluetun is told once, not per event
     status = cascade.status(clock.now())
     assert status.mode is Mode.PAUSED and status.paused_until == pause_until
 

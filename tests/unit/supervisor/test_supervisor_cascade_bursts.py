@@ -194,7 +194,7 @@ def test_the_summary_times_the_healed_ones_by_the_last_of_them(clock: FakeClock)
     failed = VerificationResult(gluetun, "sonarr", Verification.FAILED, "its health is starting")
     actions = cascade.handle(failed, clock.now())
     summary = next(n for n in only(actions, Notify) if n.stage is Stage.CASCADE_INCOMPLETE)
-    assert "1 dependents recreated into gluetun" in summary.message
+    assert "1 dependents healed into gluetun" in summary.message
     assert " in 7.0 s " in summary.message
     assert "given up after 123.0 s" in summary.message
     assert not only(actions, VerifyDependents)

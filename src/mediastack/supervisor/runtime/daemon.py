@@ -293,8 +293,9 @@ class SupervisorDaemon:
                 logger.warning("event stream lost (%s); reconnecting in %.1f s", reason, retry_in)
             case PrepareFinished(results):
                 self._on_results(results, "prepared", "preparing")
-            case RecreateFinished(results):
-                self._on_results(results, "recreated", "recreating")
+            case RecreateFinished(results, started):
+                words = ("started", "starting") if started else ("recreated", "recreating")
+                self._on_results(results, *words)
             case RestartFinished(name, error):
                 self._on_restarted(name, error)
             case StopRequested(reason):
@@ -648,16 +649,18 @@ class SupervisorDaemon:
 
     def _recreate(self, action: StartDependents | RecreateDependents) -> None:
         recreator, gluetun = self._parts.recreator, action.gluetun
-        step = recreator.start if isinstance(action, StartDependents) else recreator.recreate
-        self._log_issued("start" if isinstance(action, StartDependents) else "recreate")
+        starting = isinstance(action, StartDependents)
+        step = recreator.start if starting else recreator.recreate
+        self._log_issued("start" if starting else "recreate")
 
         def failed(detail: str) -> Message:
-            return RecreateFinished(
-                tuple(RecreateResult(gluetun, key, False, detail) for key in action.services)
-            )
+            results = (RecreateResult(gluetun, key, False, detail) for key in action.services)
+            return RecreateFinished(tuple(results), starting)
 
         self._submit(
-            action.services, lambda targets: RecreateFinished(step(gluetun, targets)), failed
+            action.services,
+            lambda targets: RecreateFinished(step(gluetun, targets), starting),
+            failed,
         )
 
     def _submit(

@@ -60,9 +60,11 @@ class PrepareFinished:
 
 @dataclass(frozen=True)
 class RecreateFinished:
-    """A recreate job (one or more compose calls) ended, with one result per dependent."""
+    """A recreate job (one or more compose calls) or, with ``started``, a start of prepared
+    containers ended, with one result per dependent."""
 
     results: tuple[RecreateResult, ...]
+    started: bool = False
 
 
 @dataclass(frozen=True)

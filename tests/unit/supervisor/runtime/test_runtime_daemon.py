@@ -197,6 +197,30 @@ def test_a_supervisor_killed_mid_cascade_finishes_it_without_recreating_twice(
     assert cascade.healed == DEPENDENTS
 
 
+def test_a_supervisor_killed_while_compose_prepared_prepares_again_while_gluetun_starts(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Its compose call died with it (in the container a SIGKILL takes the child too): the
+    restarted supervisor, still waiting for gluetun, prepares again at once instead of idling
+    until gluetun is healthy and recreating then (seen in the chaos run: ~8 s lost)."""
+    first = build_harness(tmp_path, clock, FAST)
+    first.connect()
+    first.compose_worker.stopped = True  # killed before the compose call ran
+    first.world.restart_gluetun()
+    first.feed(first.world.event("start", "gluetun"))
+    first.store.close()
+
+    second = build_harness(tmp_path, clock, FAST, world=first.world)
+    second.connect()  # gluetun still starting
+    assert second.recreator.prepared == [DEPENDENTS]
+    second.world.set_health("gluetun", "healthy")
+    second.feed(second.world.event("health_status: healthy", "gluetun"))
+    assert second.recreator.started == [DEPENDENTS] and second.recreator.calls == []
+    report_healthy(second)
+    (cascade,) = second.store.history()
+    assert cascade.outcome is Outcome.HEALED and cascade.healed == DEPENDENTS
+
+
 def test_a_reconnect_rereads_and_heals_what_changed_meanwhile(harness: Harness) -> None:
     harness.feed(StreamLost("the engine closed the event stream", 0.5))
     harness.world.restart_gluetun(healthy=True)  # while no event could be seen
