@@ -10,6 +10,7 @@ gluetun's network namespace (``/proc/<pid>/ns/net``), and was created after the 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import sqlite3
@@ -77,7 +78,7 @@ class Snapshot:
 def snapshot(lab: Lab) -> Snapshot:
     """Return the lab as it is now (running containers only)."""
     taken_at = time.time()
-    inspected = lab.inspect_all()
+    inspected = _inspect_running(lab)
     gluetun = inspected.get(GLUETUN)
     if gluetun is None:
         return Snapshot(taken_at, None, {})
@@ -95,6 +96,17 @@ def snapshot(lab: Lab) -> Snapshot:
         )
         dependents[service] = (container["Id"], inside)
     return Snapshot(taken_at, gluetun["Id"], dependents)
+
+
+def _inspect_running(lab: Lab) -> dict[str, dict[str, Any]]:
+    """Return service -> ``docker inspect`` of its running container; a container removed
+    between the listing and the inspect (a healer recreating it) is left out."""
+    ids = lab.containers()
+    if not ids:
+        return {}
+    listed = docker("inspect", *ids.values(), check=False).stdout
+    by_id = {container["Id"]: container for container in json.loads(listed or "[]")}
+    return {service: by_id[found] for service, found in ids.items() if found in by_id}
 
 
 def _namespace(container: dict[str, Any]) -> str | None:
@@ -185,11 +197,9 @@ class Trial:
             if process is None or process.poll() is not None:
                 continue
             try:
-                code = supervisor.stop()
+                supervisor.stop()
             except AssertionError:
-                code = None
                 self.notes.append("a supervisor did not exit within 60 s of SIGTERM: killed")
-            self.marks.setdefault("supervisor_exit_code", float(code if code is not None else -1))
         return self.recorder.stop() if self.recorder is not None else []
 
 
