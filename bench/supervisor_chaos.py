@@ -63,10 +63,9 @@ from supervisor_chaos_faults import (
     figures,
     log_extract,
     paused_until,
-    print_table,
     restart_gluetun,
-    summarize,
 )
+from supervisor_chaos_report import one_line, print_table, summarize
 from supervisor_lab import (
     DEPENDENTS,
     GLUETUN,
@@ -370,15 +369,6 @@ def _plan(options: argparse.Namespace) -> list[tuple[str, str]]:
         if options.baseline and fault in BASELINE_FAULTS:
             plan.append((fault, "baseline"))
     return plan
-
-
-def one_line(trial: dict[str, Any]) -> str:
-    windows = trial.get("windows", [])
-    healed = " ".join(str(w["healed_seconds"]) for w in windows) or "-"
-    made = trial.get("creates_whole_trial", {})
-    outcomes = ",".join(c["outcome"] for c in trial.get("cascades", [])) or "-"
-    text = f"{trial['fault']:<19} {trial['healer']:<10} healed {healed} creates {made} {outcomes}"
-    return text + (f"  ERROR: {trial['error']}" if trial.get("error") else "")
 
 
 def _options() -> argparse.Namespace:
