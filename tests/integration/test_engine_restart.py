@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,16 +36,22 @@ from test_supervisor_harness import (
     inspect,
     keep_only,
     namespace,
+    wait_for_cascades,
 )
 
 from mediastack.catalogue import CATALOGUE
 from mediastack.catalogue.model import Zone
+from mediastack.config.schema import Supervisor
 from mediastack.supervisor.actions import Outcome
+from mediastack.supervisor.runtime.report import read_report
 
 DEPENDENTS = tuple(name for name, definition in CATALOGUE.items() if definition.zone is Zone.VPN)
 KEPT = ("gluetun", *DEPENDENTS)
-HEAL_SECONDS = 60.0
-"""A bound, not an expectation: the supervisor's reconnect backoff alone may reach 16 s."""
+HEAL_SECONDS = 90.0
+"""A bound, not an expectation. The engine's boot ignores compose's ``depends_on``: a
+cross-seed started before qBittorrent answers retries its login only a minute later (as
+cross-seed 6 does, src/startup.ts; the catalogue's depends_on says so), and stays unhealthy
+until then (autoheal is held, as on the shared engine: see ``keep_only``)."""
 
 
 @pytest.fixture
@@ -87,15 +94,16 @@ def lab(
     return homelab
 
 
-def not_healed(lab: Homelab, engine: PrivateEngine) -> str | None:
-    """Return why the stack is not healed yet, or None once gluetun and every dependent run,
-    healthy, the dependents in gluetun's current namespace and answering through its ports."""
+def not_healed(lab: Homelab, engine: PrivateEngine, health: bool = True) -> str | None:
+    """Return why the stack is not healed yet, or None once gluetun and every dependent run
+    (``health``: healthy too, and the web UIs answer through gluetun's ports), the dependents
+    in gluetun's current namespace."""
     ids = containers(lab.prefix)
     if not set(KEPT) <= ids.keys():
         return f"not running: {sorted(set(KEPT) - ids.keys())}"
     found = {service: inspect(ids[service]) for service in KEPT}
     unhealthy = sorted(service for service, container in found.items() if not _healthy(container))
-    if unhealthy:
+    if health and unhealthy:
         return f"not healthy: {unhealthy}"
     gluetun = found["gluetun"]
     for service in DEPENDENTS:
@@ -104,16 +112,18 @@ def not_healed(lab: Homelab, engine: PrivateEngine) -> str | None:
             return f"{service} joined {dependent['HostConfig']['NetworkMode']}"
         if namespace(dependent) != namespace(gluetun):
             return f"{service} is not in gluetun's namespace"
-    for service, path in PING_PATHS.items():
+    for service, path in PING_PATHS.items() if health else ():
         if not engine.get(f"http://127.0.0.1:{lab.host_port(service)}{path}"):
             return f"{service} does not answer on its published port"
     return None
 
 
-def wait_healed(lab: Homelab, engine: PrivateEngine, timeout: float) -> None:
+def wait_healed(
+    lab: Homelab, engine: PrivateEngine, timeout: float, health: bool = True
+) -> None:
     """Return once ``not_healed`` says nothing; fail with its last reason after ``timeout``."""
     deadline = time.monotonic() + timeout
-    while (reason := not_healed(lab, engine)) is not None:
+    while (reason := not_healed(lab, engine, health)) is not None:
         assert time.monotonic() < deadline, f"not healed after {timeout:.0f} s: {reason}"
         time.sleep(0.2)
 
@@ -153,10 +163,15 @@ def test_an_engine_restart_is_healed_into_gluetuns_new_namespace(
         recorder = EventRecorder.for_lab(lab.prefix)
         booted = states(lab)  # what the restart policies made of the boot race
         supervisor.wait_for(r"event stream connected after \d+ failed attempt", HEAL_SECONDS)
+        wait_healed(lab, private_engine, HEAL_SECONDS, health=False)
+        in_namespace = time.monotonic() - began
         wait_healed(lab, private_engine, HEAL_SECONDS)
         seconds = time.monotonic() - began
+        raced = {service for service in DEPENDENTS if booted.get(service) != "running"}
+        # a boot that started gluetun before every dependent leaves nothing to heal
+        cascades = wait_for_cascades(state_file, 1, 30) if raced else history(state_file)
         creates = creates_per_service(recorder.stop())
-        cascades = history(state_file)
+        left_stopped = read_report(state_file, Supervisor(), datetime.now(UTC)).user_stopped
     finally:
         stopped = supervisor.stop()
         (tmp_path / "supervisor.log").write_text(supervisor.log())
@@ -164,9 +179,16 @@ def test_an_engine_restart_is_healed_into_gluetuns_new_namespace(
     # the same gluetun container, started again by the engine: a namespace of its own
     gluetun = inspect(containers(lab.prefix)["gluetun"])
     assert gluetun["State"]["StartedAt"] != gluetun_started
-    assert [cascade.outcome for cascade in cascades][:1] == [Outcome.HEALED], supervisor.log()
+    if raced:
+        assert cascades[0].outcome is Outcome.HEALED, supervisor.log()
+        assert raced <= set(cascades[0].healed), supervisor.log()
+    assert set(creates) <= raced  # what the engine started again is left as it is
+    # the shutdown's stops reached the supervisor, and were no user's
+    assert left_stopped == frozenset(), supervisor.log()
     print(
-        f"\nengine restart: after boot {booted}; healed {seconds:.1f} s after dockerd started;"
+        f"\nengine restart: after boot {booted};"
+        f" all in gluetun's namespace {in_namespace:.1f} s and"
+        f" healthy {seconds:.1f} s after dockerd started;"
         f" {sum(creates.values())} containers created {creates};"
         f" cascades {[(c.outcome.value, c.healed) for c in cascades]}"
     )

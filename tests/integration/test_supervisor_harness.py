@@ -227,10 +227,11 @@ class SupervisorProcess:
                 text=True,
                 check=False,
             ).stdout
-            tree = "\n".join(line for line in tree.splitlines() if "mediastack" in line or "docker" in line)
+            ours = [line for line in tree.splitlines() if "mediastack" in line or "docker" in line]
             self.process.kill()
             self.process.wait(timeout=10)
-            raise AssertionError(f"no exit 60 s after SIGTERM; its processes:\n{tree}\n{self.log()}")
+            message = "no exit 60 s after SIGTERM; its processes:\n" + "\n".join(ours)
+            raise AssertionError(f"{message}\n{self.log()}") from None
 
     def kill(self) -> None:
         assert self.process is not None
