@@ -118,9 +118,7 @@ def not_healed(lab: Homelab, engine: PrivateEngine, health: bool = True) -> str 
     return None
 
 
-def wait_healed(
-    lab: Homelab, engine: PrivateEngine, timeout: float, health: bool = True
-) -> None:
+def wait_healed(lab: Homelab, engine: PrivateEngine, timeout: float, health: bool = True) -> None:
     """Return once ``not_healed`` says nothing; fail with its last reason after ``timeout``."""
     deadline = time.monotonic() + timeout
     while (reason := not_healed(lab, engine, health)) is not None:
