@@ -517,6 +517,7 @@ class SupervisorDaemon:
             return None
         self._targets.update(survey.targets)
         self._dependents = frozenset(survey.targets)
+        self._forget_user_stops(survey.running)
         self._gluetun_healthy = survey.gluetun_healthy
         if survey.gluetun is not None:
             self._parts.store.remember_gluetun(survey.gluetun.id, self._now())
@@ -769,6 +770,19 @@ class SupervisorDaemon:
             self._parts.store.set_user_stopped(self._user_stopped)
             state = "stopped by its user: left stopped" if key in stopped else "started again"
             logger.info("%s %s", key, state)
+
+    def _forget_user_stops(self, running: frozenset[str]) -> None:
+        """Forget the user's stop of the dependents that run again although no ``start`` was
+        seen: started while the stream was down. So it goes at an engine restart, whose
+        shutdown sends every container's ``stop`` down the stream before it closes, and whose
+        boot starts them again (restart policies); one the boot failed to start is healed,
+        its error shows it was no choice (``discovery._not_running``)."""
+        started = self._user_stopped & running
+        if not started:
+            return
+        self._user_stopped -= started
+        self._parts.store.set_user_stopped(self._user_stopped)
+        logger.info("%s running again: no longer left stopped", ", ".join(sorted(started)))
 
     def _ours(self) -> frozenset[str]:
         """Return the services whose stop would be of our making (or a command's). An

@@ -113,6 +113,8 @@ class Survey:
     gluetun: ContainerInfo | None
     staleness: dict[str, str | None] = field(default_factory=dict)
     targets: dict[str, DependentTarget] = field(default_factory=dict)
+    running: frozenset[str] = frozenset()
+    """The dependents whose container runs (whatever their staleness)."""
 
     @property
     def incarnation(self) -> Gluetun | None:
@@ -176,14 +178,16 @@ class EngineSurveyor:
             return Survey(None, {}, targets)
         gluetun_namespace = self._engine.network_namespace(gluetun.pid)
         staleness: dict[str, str | None] = {}
+        running: set[str] = set()
         stopped = self._user_stopped()
         for target, container in self._dependents(layout, containers, gluetun):
             targets[target.key] = target
             if not container.running:
                 staleness[target.key] = _not_running(target.key in stopped, container, gluetun)
             else:
+                running.add(target.key)
                 staleness[target.key] = self._stale_reason(container, gluetun, gluetun_namespace)
-        return Survey(gluetun, staleness, targets)
+        return Survey(gluetun, staleness, targets, frozenset(running))
 
     def gluetun(self) -> ContainerInfo | None:
         """Return gluetun's current container (the running one started last), or None."""

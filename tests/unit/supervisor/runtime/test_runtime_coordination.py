@@ -15,7 +15,11 @@ from mediastack.config.schema import Supervisor
 from mediastack.stack.lease import Lease
 from mediastack.supervisor.clock import FakeClock
 from mediastack.supervisor.runtime.hold import LeaseWatch
-from mediastack.supervisor.runtime.messages import MaintenanceStarted, StreamConnected
+from mediastack.supervisor.runtime.messages import (
+    MaintenanceStarted,
+    StreamConnected,
+    StreamLost,
+)
 
 FAST = Supervisor(
     gluetun_healthy_timeout_seconds=5, dependent_attempts=3, dependent_retry_seconds=1
@@ -133,6 +137,32 @@ def test_a_user_stop_followed_by_a_failed_start_is_healed(harness: Harness) -> N
     harness.feed(world.event("health_status: healthy", "gluetun"))
     steps = (*harness.recreator.prepared, *harness.recreator.calls)
     assert "radarr" in {service for step in steps for service in step}
+
+
+def test_the_stops_of_an_engine_shutting_down_are_forgotten_once_it_is_back(
+    harness: Harness,
+) -> None:
+    """dockerd stopping stops every container, and the stream, still open, brings each
+    ``stop``; the engine then starts them again at its boot, unseen (the stream is down), one
+    of them failing the boot race. Measured on a real engine restart
+    (tests/integration/test_engine_restart.py)."""
+    world = harness.world
+    for service in ("gluetun", *DEPENDENTS):
+        world.stop(service)
+        harness.feed(world.event("stop", service))
+    harness.feed(StreamLost("the engine closed the event stream", 0.5))
+    world.restart_gluetun(healthy=True)
+    for service in ("qbittorrent", "sonarr"):  # started after gluetun: in its namespace
+        world.recreate_dependent(service, health="healthy")
+    failed = world.container("radarr")  # started before gluetun
+    error = "cannot join network of a non running container"
+    world.engine.containers[world.engine.containers.index(failed)] = dataclasses.replace(
+        failed, error=error
+    )
+    harness.feed(StreamConnected(1))
+    assert harness.store.user_stopped() <= {"radarr"}  # the others run: started again
+    steps = (*harness.recreator.prepared, *harness.recreator.calls)
+    assert {service for step in steps for service in step} == {"radarr"}
 
 
 def test_a_stop_the_cascade_makes_is_not_taken_for_the_users(harness: Harness) -> None:
