@@ -25,7 +25,10 @@ def write_project(folder: Path, image: str) -> Path:
         "network_mode": "none", "stop_grace_period": "1s",
     }  # fmt: skip
     services = {
-        "ours": {**sleeper, "labels": {"autoheal": "true"}},
+        "ours": {
+            **sleeper, "labels": {"autoheal": "true"},
+            "healthcheck": {"test": ["CMD-SHELL", "true"], "interval": "1s"},
+        },
         "foreign": sleeper,  # a compose service of another project on the same host
         "other-autoheal-off": {**sleeper, "labels": {"autoheal": "false"}},
     }
@@ -61,11 +64,15 @@ def test_only_autoheal_labelled_containers_reach_the_stream(
                 if event["Actor"]["Attributes"].get("com.docker.compose.project") == project_name
             ]
 
-        # start (up), then die, stop, start (restart): the last one seen means all came.
-        wait_until(lambda: service_events().count(("ours", "start")) >= 2, what="ours restarted")
+        # start (up), then die, stop, start (restart), then its health: all of them come.
+        def restarted_and_healthy() -> bool:
+            seen = service_events()
+            return seen.count(("ours", "start")) >= 2 and ("ours", "health_status: healthy") in seen
+
+        wait_until(restarted_and_healthy, what="ours restarted and healthy")
     finally:
         subscription.close()
         reader.join(timeout=5)
     seen = service_events()
     assert {service for service, _ in seen} == {"ours"}
-    assert {"start", "die", "stop"} <= {action for _, action in seen}
+    assert {"start", "die", "stop", "health_status: healthy"} <= {action for _, action in seen}
