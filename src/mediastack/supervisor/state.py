@@ -4,8 +4,9 @@ It holds the rate-limit window and the pause, the cascade in flight (the gluetun
 targets and each dependent's progress), the gluetun ids seen (so dependents stranded while the
 supervisor was down are still found), the history of finished cascades, and a resume request
 left by ``mediastack supervise --resume``. ``save()`` replaces the whole snapshot and appends
-the finished cascades in one transaction, so a supervisor killed at any moment reopens either
-the state before or the state after a decision, never a mix.
+the finished cascades (and their running totals) in one transaction, so a supervisor killed at
+any moment reopens either the state before or the state after a decision, never a mix.
+Readers that must not write (the status API, served beside the daemon) open it ``read_only``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from types import TracebackType
 
 from mediastack.supervisor.actions import FinishedCascade, Gluetun, Outcome
 from mediastack.supervisor.cascade import CascadeSnapshot
+from mediastack.supervisor.cascade_totals import CascadeTotals, tally, totals_from_json
 from mediastack.supervisor.clock import require_aware
 from mediastack.supervisor.limits import LimiterState
 from mediastack.supervisor.progress import (
@@ -59,15 +61,25 @@ class StateError(Exception):
 
 
 class SupervisorStore:
-    """The state file. One instance per process; use it from one thread."""
+    """The state file. One writing instance per process, used from one thread; read-only
+    instances (each in its own thread) may sit beside it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         """Open (creating it and its folder if needed) the state file at ``path``; raise
-        StateError when it is not a SQLite file or was written by a newer mediastack."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+        StateError when it is not a SQLite file or was written by a newer mediastack.
+        ``read_only`` opens an existing file without any write (not even the schema), so a
+        reader beside the daemon never takes the write lock; sqlite3.Error when it is missing."""
+        if read_only:
+            uri = f"{path.resolve().as_uri()}?mode=ro"
+            self._connection = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=5.0)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._connection = sqlite3.connect(path, isolation_level=None, timeout=5.0)
         try:
-            self._configure()
+            if read_only:
+                self._check_version()
+            else:
+                self._configure()
         except sqlite3.DatabaseError as error:
             self._connection.close()
             raise StateError(f"{path} is not a usable state file: {error}") from error
@@ -103,8 +115,12 @@ class SupervisorStore:
             _write_limiter(cursor, snapshot.limiter)
             _write_in_flight(cursor, snapshot.in_flight)
             _write_gluetun(cursor, snapshot.gluetun)
-            for summary in finished:
-                _append_history(cursor, summary)
+            if finished:
+                totals = _load_totals(cursor)
+                for summary in finished:
+                    _append_history(cursor, summary)
+                    totals = totals.add(summary)
+                _set_meta(cursor, "cascade_totals", json.dumps(totals.to_json()))
 
     # -- gluetun ids -------------------------------------------------------------------------
 
@@ -153,6 +169,11 @@ class SupervisorStore:
         )
         return tuple(_history_row(row) for row in rows)
 
+    def cascade_totals(self) -> CascadeTotals:
+        """Return the totals of every cascade finished since the file began (for an older
+        file, until its next cascade: of those in its history)."""
+        return _load_totals(self._connection.cursor())
+
     # -- resume mailbox ----------------------------------------------------------------------
 
     def request_resume(self, now: datetime) -> None:
@@ -177,13 +198,16 @@ class SupervisorStore:
         connection = self._connection
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
-        connection.execute("PRAGMA busy_timeout=5000")
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StateError(f"state file schema {version} is newer than this mediastack's")
+        self._check_version()
         with self._transaction() as cursor:
             _create_schema(cursor)
             cursor.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _check_version(self) -> None:
+        self._connection.execute("PRAGMA busy_timeout=5000")
+        version = self._connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StateError(f"state file schema {version} is newer than this mediastack's")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -310,6 +334,18 @@ def _append_history(cursor: sqlite3.Cursor, summary: FinishedCascade) -> None:
         "DELETE FROM history WHERE id NOT IN (SELECT id FROM history ORDER BY id DESC LIMIT ?)",
         (HISTORY_KEPT,),
     )
+
+
+def _load_totals(cursor: sqlite3.Cursor) -> CascadeTotals:
+    stored = _get_meta(cursor, "cascade_totals")
+    totals = totals_from_json(json.loads(stored)) if stored else None
+    if totals is not None:
+        return totals
+    rows = cursor.execute(
+        "SELECT gluetun_id, gluetun_started_at, started_at, finished_at, outcome, healed, "
+        "failed FROM history ORDER BY id"
+    ).fetchall()
+    return tally(_history_row(row) for row in rows)
 
 
 def _history_row(row: tuple[str, str, str, str, str, str, str]) -> FinishedCascade:

@@ -47,6 +47,7 @@ from mediastack.updates.queue import UpdateRequest
 from mediastack.updates.stopping import NEVER_STOPPED, UpdateStop
 from mediastack.updates.webhook import (
     Enqueue,
+    Pages,
     WebhookConfigError,
     WebhookServer,
     WebhookSettings,
@@ -214,11 +215,15 @@ def webhook_token(loaded: LoadedConfig, environment: Mapping[str, str]) -> str:
 
 
 def build_webhook_server(
-    loaded: LoadedConfig, enqueue: Enqueue, environment: Mapping[str, str]
+    loaded: LoadedConfig,
+    enqueue: Enqueue,
+    environment: Mapping[str, str],
+    pages: Callable[[WebhookSettings], Pages] | None = None,
 ) -> WebhookServer:
     """Return the webhook server configured by ``updates.webhook`` (not started), mapping
     payloads onto the rendered stacks' services and handing each accepted request to
-    ``enqueue``. Raise WebhookConfigError when the token is missing or too short, and
+    ``enqueue``; ``pages`` builds, from its settings, the read-only GET routes it serves too.
+    Raise WebhookConfigError when the token is missing or too short, and
     RenderedFileError when nothing is rendered."""
     webhook = loaded.config.updates.webhook
     token = webhook_token(loaded, environment)
@@ -235,4 +240,6 @@ def build_webhook_server(
         max_body_bytes=webhook.max_body_bytes,
         requests_per_minute=webhook.requests_per_minute,
     )
-    return WebhookServer(settings, ServiceDirectory(require_rendered(loaded)), enqueue)
+    directory = ServiceDirectory(require_rendered(loaded))
+    served = pages(settings) if pages is not None else None
+    return WebhookServer(settings, directory, enqueue, pages=served)

@@ -17,6 +17,10 @@ Answers: 202 ``{"queued": [...], "ignored": [...]}`` when something was queued; 
 same shape when everything was ignored (no update available, not our service); 400 for a
 request that is not HTTP or a body that is not WUD's payload; 405 for anything but POST
 (configure WUD's method POST, its default); 503 when the queue refuses.
+
+Read-only pages: given ``pages`` (the supervisor's status routes), a GET is handed to them
+after the rate limit and before any body is read (a GET's body is never read); they check
+their own token. Without ``pages`` a GET is a 405 as before.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 
 from mediastack.updates.model import Source
 from mediastack.updates.queue import UpdateRequest
@@ -122,11 +126,18 @@ def _basic_password(encoded: str) -> str:
 
 @dataclass(frozen=True)
 class Answer:
-    """What to send back: a status, its JSON body, and any extra headers."""
+    """What to send back: a status, its body (JSON, or bytes sent as they are with the
+    ``Content-Type`` in ``headers``), and any extra headers."""
 
     status: int
     body: Any
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class Pages(Protocol):
+    """Read-only GET routes served on the webhook's listener."""
+
+    def answer(self, head: RequestHead) -> Answer: ...
 
 
 @dataclass(frozen=True)
@@ -160,8 +171,10 @@ class WebhookServer:
         enqueue: Enqueue,
         *,
         monotonic: Callable[[], float] = time.monotonic,
+        pages: Pages | None = None,
     ) -> None:
         self.settings = settings
+        self._pages = pages
         self._directory = directory
         self._enqueue = enqueue
         self._monotonic = monotonic
@@ -203,11 +216,14 @@ class WebhookServer:
         admission = self._limiter.admit(client, self._monotonic())
         if not admission.allowed:
             return _too_many(admission.retry_after_seconds)
+        if head.method == "GET" and self._pages is not None:
+            return self._pages.answer(head)
         if head.method != "POST":
+            allowed = "GET, POST" if self._pages is not None else "POST"
             return Answer(
                 HTTPStatus.METHOD_NOT_ALLOWED,
                 {"error": "POST only (WUD's default method)"},
-                {"Allow": "POST"},
+                {"Allow": allowed},
             )
         if not token_matches(head.header("Authorization"), self.settings.token):
             return Answer(
@@ -236,7 +252,8 @@ class WebhookServer:
         deadline = Deadline(self.settings.request_deadline_seconds, self._monotonic)
         answer, target = self._answer_connection(connection, client, deadline)
         if answer is not None:
-            payload = json.dumps(answer.body).encode()
+            body = answer.body
+            payload = body if isinstance(body, bytes) else json.dumps(body).encode()
             headers = {"Content-Type": "application/json", **answer.headers}
             send_and_close(connection, response_bytes(answer.status, payload, headers), deadline)
             LOGGER.info("webhook %s: %s -> %d", client, target, answer.status)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 
 from mediastack.catalogue import CATALOGUE
 from mediastack.config import LoadedConfig
@@ -48,14 +49,18 @@ def build_jobs(
     clock: Clock,
     environment: Mapping[str, str],
     verbose: bool = False,
+    state_file: Path | None = None,
 ) -> SupervisorJobs:
     """Return the jobs the config switches on, not started. ``environment`` holds the secrets
-    (the supervisor container's variables); ``verbose`` is the job processes' log level.
+    (the supervisor container's variables); ``verbose`` is the job processes' log level;
+    ``state_file`` is the daemon's (the configured one when None), read by the status pages
+    the webhook's listener serves.
     Raise RenderedFileError when the webhook is on and nothing is rendered."""
     handler = DaemonHandler(notifier, inbox)
     jobs = SupervisorJobs()
     jobs.portsync = _portsync(loaded, handler, notifier, inbox, clock, environment, verbose)
-    jobs.updates = _updates(loaded, handler, notifier, clock, environment, verbose)
+    state = loaded.folder(loaded.config.supervisor.state_file) if state_file is None else state_file
+    jobs.updates = _updates(loaded, handler, notifier, clock, environment, verbose, state)
     jobs.backups = _backups(loaded, handler, notifier, inbox, clock, verbose)
     jobs.wire = _wire(loaded, handler, notifier, inbox, clock, environment, verbose)
     return jobs
@@ -112,6 +117,7 @@ def _updates(
     clock: Clock,
     environment: Mapping[str, str],
     verbose: bool,
+    state_file: Path,
 ) -> UpdateRunner | None:
     config = loaded.config
     timer = None
@@ -126,7 +132,7 @@ def _updates(
     else:
         logger.info("update schedule off (updates.scheduled: false)")
     queue = UpdateQueue()
-    webhook = _webhook(loaded, queue, notifier, environment)
+    webhook = _webhook(loaded, queue, notifier, environment, clock, state_file)
     if timer is None and webhook is None:
         return None
     process = UpdateProcess(JobProcess(JobName.UPDATE, loaded, verbose=verbose), handler)
@@ -143,18 +149,25 @@ def _updates(
 
 
 def _webhook(
-    loaded: LoadedConfig, queue: UpdateQueue, notifier: Notifier, environment: Mapping[str, str]
+    loaded: LoadedConfig,
+    queue: UpdateQueue,
+    notifier: Notifier,
+    environment: Mapping[str, str],
+    clock: Clock,
+    state_file: Path,
 ) -> Serving | None:
     webhook = loaded.config.updates.webhook
     if not webhook.enabled:
         logger.info("update webhook off (updates.webhook.enabled: false)")
         return None
     # Only now: the webhook serves in the daemon (see the module docstring).
+    from mediastack.supervisor.web.serving import status_pages
     from mediastack.updates.pipeline import build_webhook_server
     from mediastack.updates.webhook import WebhookConfigError
 
+    pages = status_pages(loaded, state_file, clock)
     try:
-        server = build_webhook_server(loaded, queue.put, environment)
+        server = build_webhook_server(loaded, queue.put, environment, pages)
     except WebhookConfigError as error:
         logger.error("update webhook off: %s", error)
         title = f"{loaded.config.name}: the update webhook is off"

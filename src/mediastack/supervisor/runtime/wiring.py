@@ -132,7 +132,7 @@ def build_supervision(
         compose_worker=SerialWorker("compose"),
         restart_worker=SerialWorker("autoheal-restart"),
         stream=stream,
-        jobs=build_jobs(loaded, inbox, notifier, clock, daemon_secrets(loaded), verbose)
+        jobs=build_jobs(loaded, inbox, notifier, clock, daemon_secrets(loaded), verbose, path)
         if with_jobs
         else None,
         leases=LeaseWatch(lease_folder(loaded.root)),

@@ -1,0 +1,170 @@
+"""``/metrics``: the status view in Prometheus' text exposition, through ``prometheus_client``.
+
+One custom Collector over one ``StatusView`` per scrape, in a registry of its own: no global
+mutable metrics, nothing counted in the daemon's hot path. Names carry the ``mediastack_``
+prefix and base units (seconds, bytes); counters end in ``_total``; moments are Unix
+timestamps (``_timestamp_seconds``), never ages, so a stale scrape does not lie. Labels are
+few and bounded: a cascade's ``result`` (one of the outcomes). A metric whose value is not
+known (no heartbeat yet, no backup yet, not paused) is left out rather than given a 0 that
+would read as 1970.
+
+``prometheus_client`` is imported on the first scrape only: a supervisor nobody scrapes does
+not carry it (issue 3's idle budget).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from mediastack.supervisor.web.status_view import StatusView
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def render_metrics(view: StatusView) -> bytes:
+    """Return ``view`` as Prometheus text exposition."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    registry = CollectorRegistry()
+    registry.register(StatusCollector(view))
+    return generate_latest(registry)
+
+
+class StatusCollector:
+    """A Collector that reports one StatusView (a new one each scrape)."""
+
+    def __init__(self, view: StatusView) -> None:
+        self._view = view
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield every metric family the view supports."""
+        yield from _cascade_metrics(self._view)
+        yield from _supervisor_metrics(self._view)
+        yield from _health_metrics(self._view)
+        yield from _backup_metrics(self._view)
+        yield from _update_metrics(self._view)
+
+
+def _cascade_metrics(view: StatusView) -> Iterator[Metric]:
+    from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily
+
+    totals = view.totals
+    cascades = CounterMetricFamily(
+        "mediastack_cascades", "VPN cascades finished, by result.", labels=["result"]
+    )
+    for result, count in totals.outcome_counts().items():
+        cascades.add_metric([result], count)
+    yield cascades
+    buckets = [
+        (_bound(bound), count)
+        for bound, count in zip(totals.bounds, totals.cumulative_buckets, strict=True)
+    ]
+    yield HistogramMetricFamily(
+        "mediastack_cascade_duration_seconds",
+        "How long finished VPN cascades took, from detection to their end.",
+        buckets=[*buckets, ("+Inf", totals.count)],
+        sum_value=totals.duration_sum_seconds,
+    )
+    last = view.last_cascade
+    if last is not None:
+        yield _gauge(
+            "mediastack_last_cascade_finished_timestamp_seconds",
+            "When the last VPN cascade finished.",
+            _timestamp(last.finished_at),
+        )
+
+
+def _supervisor_metrics(view: StatusView) -> Iterator[Metric]:
+    yield _gauge(
+        "mediastack_supervisor_state_readable",
+        "1 when the supervisor's state file could be read (0: never ran or unreadable).",
+        0.0 if view.state_problem is not None or view.mode == "never ran" else 1.0,
+    )
+    yield _gauge("mediastack_cascades_paused", "1 while cascades are paused.", float(view.paused))
+    if view.paused_until is not None:
+        yield _gauge(
+            "mediastack_cascades_paused_until_timestamp_seconds",
+            "When the pause of cascades ends.",
+            _timestamp(view.paused_until),
+        )
+    yield _gauge(
+        "mediastack_cascade_in_progress",
+        "1 while a VPN cascade runs.",
+        float(view.mode == "cascading"),
+    )
+    yield _gauge(
+        "mediastack_dependents_stopped_by_user",
+        "Dependents of gluetun their user stopped (the supervisor leaves them stopped).",
+        float(len(view.user_stopped)),
+    )
+
+
+def _health_metrics(view: StatusView) -> Iterator[Metric]:
+    health = view.health
+    yield _gauge(
+        "mediastack_supervisor_healthy", "1 when the heartbeat is fresh.", float(health.healthy)
+    )
+    if health.loop_turned_at is not None:
+        yield _gauge(
+            "mediastack_heartbeat_timestamp_seconds",
+            "When the supervisor's loop last wrote its heartbeat.",
+            _timestamp(health.loop_turned_at),
+        )
+    if health.stream_connected is not None:
+        yield _gauge(
+            "mediastack_event_stream_connected",
+            "1 when the Docker event stream was connected at the last heartbeat.",
+            float(health.stream_connected),
+        )
+
+
+def _backup_metrics(view: StatusView) -> Iterator[Metric]:
+    backups = view.backups
+    yield _gauge(
+        "mediastack_backup_archives", "Archives in the backups folder.", float(backups.archives)
+    )
+    if backups.latest is not None:
+        yield _gauge(
+            "mediastack_backup_last_timestamp_seconds",
+            "When the newest archive (verified or not) was made.",
+            _timestamp(backups.latest.created),
+        )
+    verified = backups.latest_verified
+    if verified is not None:
+        yield _gauge(
+            "mediastack_backup_last_success_timestamp_seconds",
+            "When the newest verified archive was made.",
+            _timestamp(verified.created),
+        )
+        yield _gauge(
+            "mediastack_backup_last_success_size_bytes",
+            "Size of the newest verified archive.",
+            float(verified.size_bytes),
+        )
+
+
+def _update_metrics(view: StatusView) -> Iterator[Metric]:
+    yield _gauge(
+        "mediastack_updates_rolled_back_services",
+        "Services whose last update was rolled back (their new image is refused).",
+        float(len(view.rolled_back)),
+    )
+
+
+def _gauge(name: str, documentation: str, value: float) -> Metric:
+    from prometheus_client.metrics_core import GaugeMetricFamily
+
+    return GaugeMetricFamily(name, documentation, value=value)
+
+
+def _timestamp(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def _bound(seconds: float) -> str:
+    return str(seconds)

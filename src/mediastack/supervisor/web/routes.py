@@ -1,0 +1,85 @@
+"""The read-only GET routes served beside the update webhook.
+
+``/health`` is open (a monitor probes it without secrets) and says only healthy or not, and
+why. Every other route wants the token (``Authorization: Bearer <token>``, or Basic with the
+token as password, as the webhook takes it) unless the listener is bound to loopback only,
+where whoever can connect is already on the host. Nothing here changes anything: each answer
+is read from a fresh ``StatusView``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
+
+from mediastack.supervisor.web.metrics import CONTENT_TYPE, render_metrics
+from mediastack.supervisor.web.status_view import StatusView
+from mediastack.supervisor.web.summary import summary_of
+from mediastack.updates.webhook import AUTH_REALM, Answer, token_matches
+from mediastack.updates.webhook_http import RequestHead
+
+LOGGER = logging.getLogger(__name__)
+LOOPBACK_ADDRESSES = frozenset({"127.0.0.1", "::1", "localhost"})
+HEALTH_PATH = "/health"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def token_needed(bind_address: str) -> bool:
+    """Return whether the routes want the token: always, unless bound to loopback only."""
+    return bind_address not in LOOPBACK_ADDRESSES
+
+
+class StatusRoutes:
+    """Answers GET requests from a fresh view each time (``read_view``)."""
+
+    def __init__(
+        self, read_view: Callable[[], StatusView], token: str, *, require_token: bool
+    ) -> None:
+        self._read_view = read_view
+        self._token = token
+        self._require_token = require_token
+        self._routes: dict[str, Callable[[StatusView], Answer]] = {
+            "/api/v1/status": lambda view: Answer(HTTPStatus.OK, view.to_json(), NO_STORE),
+            "/api/v1/summary": lambda view: Answer(HTTPStatus.OK, summary_of(view), NO_STORE),
+            "/metrics": _metrics_answer,
+            HEALTH_PATH: _health_answer,
+        }
+
+    def answer(self, head: RequestHead) -> Answer:
+        """Return the answer to a GET of ``head.target`` (its query string ignored)."""
+        path = head.target.split("?", 1)[0]
+        if path != HEALTH_PATH and not self._authorised(head):
+            return Answer(
+                HTTPStatus.UNAUTHORIZED,
+                {"error": "a valid token is required"},
+                {"WWW-Authenticate": AUTH_REALM},
+            )
+        route = self._routes.get(path)
+        if route is None:
+            return Answer(
+                HTTPStatus.NOT_FOUND, {"error": "no such page", "pages": sorted(self._routes)}
+            )
+        try:
+            return route(self._read_view())
+        except Exception:  # a page must never take the listener (or the webhook) down
+            LOGGER.exception("cannot answer GET %s", path)
+            return Answer(
+                HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "the status could not be read"}
+            )
+
+    def _authorised(self, head: RequestHead) -> bool:
+        if not self._require_token:
+            return True
+        return token_matches(head.header("Authorization"), self._token)
+
+
+def _health_answer(view: StatusView) -> Answer:
+    health = view.health
+    status = HTTPStatus.OK if health.healthy else HTTPStatus.SERVICE_UNAVAILABLE
+    body = {"healthy": health.healthy, "reason": health.reason}
+    return Answer(status, body, NO_STORE)
+
+
+def _metrics_answer(view: StatusView) -> Answer:
+    return Answer(HTTPStatus.OK, render_metrics(view), {**NO_STORE, "Content-Type": CONTENT_TYPE})

@@ -1,0 +1,44 @@
+"""Building the status routes for the webhook's listener from the config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from mediastack.config import LoadedConfig
+from mediastack.supervisor.clock import Clock
+from mediastack.supervisor.web.routes import StatusRoutes, token_needed
+from mediastack.supervisor.web.status_view import StatusPaths, StatusReader
+from mediastack.updates.coordination import MEMORY_FILE_NAME, FileRollbacks, state_folder
+from mediastack.updates.webhook import WebhookSettings
+
+
+def status_paths(loaded: LoadedConfig, state_file: Path) -> StatusPaths:
+    """Return where the view is read from: the daemon's state file (and its heartbeat), the
+    backups folder and the update pipeline's rollback memory."""
+    return StatusPaths(
+        state_file,
+        loaded.backups_folder,
+        state_folder(loaded.root) / MEMORY_FILE_NAME,
+    )
+
+
+def status_pages(
+    loaded: LoadedConfig, state_file: Path, clock: Clock
+) -> Callable[[WebhookSettings], StatusRoutes]:
+    """Return what builds the status routes from the webhook's settings: its token, wanted
+    unless it listens on loopback only."""
+    reader = StatusReader(
+        loaded.config.name,
+        status_paths(loaded, state_file),
+        loaded.config.supervisor,
+        clock,
+        lambda path: FileRollbacks(path).rolled_back(),
+    )
+
+    def build(settings: WebhookSettings) -> StatusRoutes:
+        return StatusRoutes(
+            reader, settings.token, require_token=token_needed(settings.bind_address)
+        )
+
+    return build

@@ -1,0 +1,310 @@
+"""The status read model: one frozen ``StatusView`` of what the supervisor keeps on disk.
+
+Control flow: ``read_sources`` (the adapter: the state file opened read-only, the heartbeat
+file, the backups folder, the update memory) -> ``StatusSources`` -> ``build_status_view``
+(pure: the sources, the settings, the time) -> ``StatusView``. Reading never writes, never
+calls the engine, and never raises: what cannot be read is a ``problem`` in the view.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mediastack.backup.catalog import ArchiveInfo, list_archives
+from mediastack.backup.verify import VerifyState
+from mediastack.config.schema import Supervisor
+from mediastack.supervisor.actions import FinishedCascade
+from mediastack.supervisor.cascade import (
+    CascadeMachine,
+    CascadeSettings,
+    CascadeSnapshot,
+    Mode,
+)
+from mediastack.supervisor.cascade_totals import CascadeTotals
+from mediastack.supervisor.clock import Clock
+from mediastack.supervisor.limits import CascadeLimiter
+from mediastack.supervisor.runtime.heartbeat import Beat, assess, heartbeat_path, read_beat
+from mediastack.supervisor.runtime.instance import is_running
+from mediastack.supervisor.state import StateError, SupervisorStore
+
+RECENT_CASCADES = 10
+NEVER_RAN = "never ran"
+UNREADABLE = "state unreadable"
+
+
+@dataclass(frozen=True)
+class StatusSources:
+    """What was read from disk, not yet interpreted. ``snapshot`` None: no state file yet
+    (``state_problem`` says why when it exists but cannot be read)."""
+
+    instance: str
+    snapshot: CascadeSnapshot | None
+    history: tuple[FinishedCascade, ...] = ()
+    totals: CascadeTotals = field(default_factory=CascadeTotals)
+    user_stopped: frozenset[str] = frozenset()
+    state_problem: str | None = None
+    running: bool | None = None
+    beat: Beat | None = None
+    archives: tuple[ArchiveInfo, ...] = ()
+    rolled_back: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HealthView:
+    """The heartbeat's verdict, as ``mediastack supervise --check`` gives it."""
+
+    healthy: bool
+    reason: str
+    loop_turned_at: datetime | None
+    stream_connected: bool | None
+    stream_since: datetime | None
+
+
+@dataclass(frozen=True)
+class BackupView:
+    """The backups folder: how many archives, the newest, and the newest verified one."""
+
+    archives: int
+    latest: ArchiveInfo | None
+    latest_verified: ArchiveInfo | None
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """Everything the API shows, at ``generated_at``. ``mode`` is a Mode value, or
+    ``never ran`` / ``state unreadable``."""
+
+    instance: str
+    generated_at: datetime
+    mode: str
+    paused_until: datetime | None
+    cascading_dependents: tuple[str, ...]
+    recent_cascades: tuple[FinishedCascade, ...]
+    totals: CascadeTotals
+    user_stopped: frozenset[str]
+    state_problem: str | None
+    health: HealthView
+    backups: BackupView
+    rolled_back: Mapping[str, str]
+
+    @property
+    def paused(self) -> bool:
+        return self.mode == Mode.PAUSED.value
+
+    @property
+    def last_cascade(self) -> FinishedCascade | None:
+        return self.recent_cascades[0] if self.recent_cascades else None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the whole view as JSON (``/api/v1/status``): times in ISO 8601 UTC."""
+        return {
+            "instance": self.instance,
+            "generated_at": _iso(self.generated_at),
+            "supervisor": {
+                "mode": self.mode,
+                "paused_until": _iso(self.paused_until),
+                "cascading_dependents": list(self.cascading_dependents),
+                "stopped_by_user": sorted(self.user_stopped),
+                "problem": self.state_problem,
+            },
+            "health": _health_json(self.health),
+            "cascades": {
+                "totals": self.totals.outcome_counts(),
+                "recent": [_cascade_json(entry) for entry in self.recent_cascades],
+            },
+            "backups": _backups_json(self.backups),
+            "updates": {"rolled_back": dict(sorted(self.rolled_back.items()))},
+        }
+
+
+def build_status_view(sources: StatusSources, settings: Supervisor, now: datetime) -> StatusView:
+    """Given what was read, the supervisor settings and the time, return the view (pure)."""
+    mode, paused_until, cascading = _mode_of(sources, settings, now)
+    return StatusView(
+        instance=sources.instance,
+        generated_at=now,
+        mode=mode,
+        paused_until=paused_until,
+        cascading_dependents=cascading,
+        recent_cascades=sources.history[:RECENT_CASCADES],
+        totals=sources.totals,
+        user_stopped=sources.user_stopped,
+        state_problem=sources.state_problem,
+        health=_health_of(sources, now),
+        backups=_backups_of(sources.archives),
+        rolled_back=sources.rolled_back,
+    )
+
+
+def _mode_of(
+    sources: StatusSources, settings: Supervisor, now: datetime
+) -> tuple[str, datetime | None, tuple[str, ...]]:
+    if sources.snapshot is None:
+        return (UNREADABLE if sources.state_problem else NEVER_RAN), None, ()
+    limiter = CascadeLimiter.from_settings(settings, sources.snapshot.limiter)
+    machine = CascadeMachine.from_snapshot(
+        CascadeSettings.from_config(settings), limiter, sources.snapshot
+    )
+    status = machine.status(now)
+    in_flight = status.in_flight
+    dependents = tuple(item.service for item in in_flight.dependents) if in_flight else ()
+    return status.mode.value, status.paused_until, dependents
+
+
+def _health_of(sources: StatusSources, now: datetime) -> HealthView:
+    verdict = assess(sources.beat, now, sources.running)
+    beat = sources.beat
+    return HealthView(
+        verdict.healthy,
+        verdict.reason,
+        beat.loop_turned_at if beat else None,
+        beat.stream_connected if beat else None,
+        beat.stream_since if beat else None,
+    )
+
+
+def _backups_of(archives: tuple[ArchiveInfo, ...]) -> BackupView:
+    verified = [info for info in archives if info.state is VerifyState.VERIFIED]
+    return BackupView(
+        len(archives), archives[0] if archives else None, verified[0] if verified else None
+    )
+
+
+# -- reading (the adapter) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusPaths:
+    """Where the supervisor keeps what the view shows."""
+
+    state_file: Path
+    backups_folder: Path
+    rollbacks_file: Path
+
+
+def read_sources(
+    instance: str,
+    paths: StatusPaths,
+    read_rollbacks: Callable[[Path], Mapping[str, str]],
+) -> StatusSources:
+    """Read the state file (read-only), the heartbeat, the backups folder and the update
+    memory; return what they hold. Never raises: an unreadable state file is a
+    ``state_problem``, an unreadable heartbeat is none, an unreadable folder holds nothing."""
+    snapshot, history, totals, stopped, problem = _read_state(paths.state_file)
+    return StatusSources(
+        instance=instance,
+        snapshot=snapshot,
+        history=history,
+        totals=totals,
+        user_stopped=stopped,
+        state_problem=problem,
+        running=is_running(paths.state_file),
+        beat=read_beat(heartbeat_path(paths.state_file)),
+        archives=_read_archives(paths.backups_folder),
+        rolled_back=read_rollbacks(paths.rollbacks_file),
+    )
+
+
+_StateRead = tuple[
+    CascadeSnapshot | None, tuple[FinishedCascade, ...], CascadeTotals, frozenset[str], str | None
+]
+
+
+def _read_state(state_file: Path) -> _StateRead:
+    if not state_file.exists():
+        return None, (), CascadeTotals(), frozenset(), None
+    try:
+        with SupervisorStore(state_file, read_only=True) as store:
+            return (
+                store.load(),
+                store.history(RECENT_CASCADES),
+                store.cascade_totals(),
+                store.user_stopped(),
+                None,
+            )
+    except (StateError, sqlite3.Error, OSError, ValueError) as error:
+        return None, (), CascadeTotals(), frozenset(), str(error)
+
+
+def _read_archives(folder: Path) -> tuple[ArchiveInfo, ...]:
+    try:
+        return tuple(list_archives(folder))
+    except OSError:
+        return ()
+
+
+class StatusReader:
+    """Reads a fresh view at each call: the API's only source (a few small file reads)."""
+
+    def __init__(
+        self,
+        instance: str,
+        paths: StatusPaths,
+        settings: Supervisor,
+        clock: Clock,
+        read_rollbacks: Callable[[Path], Mapping[str, str]],
+    ) -> None:
+        self._instance = instance
+        self._paths = paths
+        self._settings = settings
+        self._clock = clock
+        self._read_rollbacks = read_rollbacks
+
+    def __call__(self) -> StatusView:
+        """Return the view as of now."""
+        sources = read_sources(self._instance, self._paths, self._read_rollbacks)
+        return build_status_view(sources, self._settings, self._clock.now())
+
+
+# -- JSON ---------------------------------------------------------------------------------
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _health_json(health: HealthView) -> dict[str, Any]:
+    return {
+        "healthy": health.healthy,
+        "reason": health.reason,
+        "loop_turned_at": _iso(health.loop_turned_at),
+        "stream_connected": health.stream_connected,
+        "stream_since": _iso(health.stream_since),
+    }
+
+
+def _cascade_json(entry: FinishedCascade) -> dict[str, Any]:
+    return {
+        "gluetun_id": entry.gluetun.container_id,
+        "started_at": _iso(entry.started_at),
+        "finished_at": _iso(entry.finished_at),
+        "duration_seconds": round(entry.duration.total_seconds(), 3),
+        "outcome": entry.outcome.value,
+        "healed": list(entry.healed),
+        "failed": list(entry.failed),
+    }
+
+
+def _archive_json(info: ArchiveInfo | None) -> dict[str, Any] | None:
+    if info is None:
+        return None
+    return {
+        "name": info.path.name,
+        "created_at": _iso(info.created),
+        "size_bytes": info.size_bytes,
+        "state": info.state.value,
+        "verified_at": _iso(info.verified_at),
+    }
+
+
+def _backups_json(backups: BackupView) -> dict[str, Any]:
+    return {
+        "archives": backups.archives,
+        "latest": _archive_json(backups.latest),
+        "latest_verified": _archive_json(backups.latest_verified),
+    }
