@@ -1,0 +1,95 @@
+"""Shared pieces of the web tests: a real state file, heartbeat and backups folder in tmp_path."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from mediastack.backup.naming import ArchiveName, verify_record_path
+from mediastack.config.schema import Supervisor
+from mediastack.supervisor.actions import FinishedCascade, Gluetun, Outcome
+from mediastack.supervisor.cascade import CascadeSnapshot
+from mediastack.supervisor.clock import FakeClock
+from mediastack.supervisor.limits import LimiterState
+from mediastack.supervisor.runtime.heartbeat import Beat, format_beat, heartbeat_path
+from mediastack.supervisor.state import SupervisorStore
+from mediastack.supervisor.web.status_view import StatusPaths, StatusReader, StatusView
+
+GLUETUN_ID = "2d473f546f61434d1cdab41010b57e48eb2ab7246392d430807bcfa64cbb7f63"
+TOKEN = "a-read-token-of-32-characters-xx"
+INSTANCE = "homelab"
+
+
+@dataclass
+class Lab:
+    """The files a supervisor keeps, in a temporary folder, and a fake clock."""
+
+    root: Path
+    clock: FakeClock
+
+    @property
+    def paths(self) -> StatusPaths:
+        return StatusPaths(
+            self.root / "state" / "supervisor.db",
+            self.root / "backups",
+            self.root / ".mediastack" / "update-rollbacks.json",
+        )
+
+    def reader(self) -> StatusReader:
+        return StatusReader(INSTANCE, self.paths, Supervisor(), self.clock, read_rollbacks)
+
+    def view(self) -> StatusView:
+        return self.reader()()
+
+    def finish_cascade(
+        self, outcome: Outcome, seconds: float, pause_until: datetime | None = None
+    ) -> FinishedCascade:
+        """Append one finished cascade (ending now) to the state file, as the daemon does."""
+        now = self.clock.now()
+        gluetun = Gluetun(GLUETUN_ID, now - timedelta(seconds=seconds + 1))
+        finished = FinishedCascade(
+            gluetun, now - timedelta(seconds=seconds), now, outcome, ("sonarr",), ()
+        )
+        snapshot = CascadeSnapshot(LimiterState((now,), pause_until), None, gluetun)
+        with SupervisorStore(self.paths.state_file) as store:
+            store.save(snapshot, [finished])
+        return finished
+
+    def stop_by_user(self, *services: str) -> None:
+        with SupervisorStore(self.paths.state_file) as store:
+            store.set_user_stopped(frozenset(services))
+
+    def beat(self, connected: bool = True, since: datetime | None = None) -> datetime:
+        """Write a heartbeat now, as the daemon's loop does: the stream connected (or lost)
+        since ``since`` (default: now)."""
+        moment = self.clock.now()
+        path = heartbeat_path(self.paths.state_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        beat = Beat(moment, connected, since or moment)
+        path.write_text(format_beat(beat), encoding="utf-8")
+        return moment
+
+    def archive(self, created: datetime, size: int, verified: bool) -> Path:
+        """Put an archive of ``size`` bytes in the backups folder, with a record when
+        ``verified``."""
+        folder = self.paths.backups_folder
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / ArchiveName(INSTANCE, created).file_name
+        path.write_bytes(b"\0" * size)
+        if verified:
+            record = {"state": "verified", "checked_at": created.isoformat(), "archive_size": size}
+            verify_record_path(path).write_text(json.dumps(record), encoding="utf-8")
+        return path
+
+    def roll_back(self, service: str, digest: str) -> None:
+        path = self.paths.rollbacks_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({service: digest}), encoding="utf-8")
+
+
+def read_rollbacks(path: Path) -> dict[str, str]:
+    from mediastack.updates.coordination import FileRollbacks
+
+    return FileRollbacks(path).rolled_back()
