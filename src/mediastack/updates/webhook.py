@@ -256,7 +256,13 @@ class WebhookServer:
             payload = body if isinstance(body, bytes) else json.dumps(body).encode()
             headers = {"Content-Type": "application/json", **answer.headers}
             send_and_close(connection, response_bytes(answer.status, payload, headers), deadline)
-            LOGGER.info("webhook %s: %s -> %d", client, target, answer.status)
+            # A page read that worked (a Prometheus scrape, a dashboard's poll) is routine:
+            # logged only with --verbose, so the log is not one line per scrape.
+            routine = target.startswith("GET ") and answer.status < HTTPStatus.BAD_REQUEST
+            LOGGER.log(
+                logging.DEBUG if routine else logging.INFO,
+                "webhook %s: %s -> %d", client, target, answer.status,
+            )  # fmt: skip
         else:
             with contextlib.suppress(OSError):
                 connection.close()
