@@ -20,7 +20,9 @@ request that is not HTTP or a body that is not WUD's payload; 405 for anything b
 
 Read-only pages: given ``pages`` (the supervisor's status routes), a GET is handed to them
 after the rate limit and before any body is read (a GET's body is never read); they check
-their own token. Without ``pages`` a GET is a 405 as before.
+their own token. Without ``pages`` a GET is a 405 as before. A page whose body is a
+``StreamBody`` (server-sent events) keeps its connection, and so one slot, for as long as that
+body bounds itself: the status stream takes at most a few of the slots, each for minutes.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from mediastack.updates.model import Source
 from mediastack.updates.queue import UpdateRequest
@@ -49,11 +51,13 @@ from mediastack.updates.webhook_http import (
     DeadlineExpiredError,
     MalformedRequestError,
     RequestHead,
+    StreamChannel,
     parse_head,
     receive_body,
     receive_head,
     response_bytes,
     send_and_close,
+    stream_head_bytes,
 )
 from mediastack.updates.wud import PayloadError, Resolution, ServiceDirectory, parse_wud_payload
 
@@ -134,6 +138,14 @@ class Answer:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+@runtime_checkable
+class StreamBody(Protocol):
+    """An answer's body that is written for as long as it likes (server-sent events): it
+    bounds its own lifetime, and ends when the channel says the client or server is gone."""
+
+    def run(self, channel: StreamChannel) -> None: ...
+
+
 class Pages(Protocol):
     """Read-only GET routes served on the webhook's listener."""
 
@@ -181,6 +193,8 @@ class WebhookServer:
         self._limiter = SlidingWindowLimiter(settings.requests_per_minute)
         self._server: _SlotServer | None = None
         self._thread: threading.Thread | None = None
+        # Set by stop(): open streams end within a second (a plain request by its deadline).
+        self.stopping = threading.Event()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -193,6 +207,7 @@ class WebhookServer:
     def start(self) -> None:
         """Bind and serve in a daemon thread; raise OSError when the address is taken."""
         server = _SlotServer(self)
+        self.stopping.clear()
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, name="mediastack-webhook", daemon=True
@@ -201,6 +216,7 @@ class WebhookServer:
 
     def stop(self) -> None:
         """Stop serving and release the port (requests in flight end by their deadline)."""
+        self.stopping.set()
         if self._server is not None:
             self._server.stopping.set()
             self._server.shutdown()
@@ -251,7 +267,10 @@ class WebhookServer:
         """Serve one request on ``connection`` within one deadline, answer, and close."""
         deadline = Deadline(self.settings.request_deadline_seconds, self._monotonic)
         answer, target = self._answer_connection(connection, client, deadline)
-        if answer is not None:
+        if answer is not None and isinstance(answer.body, StreamBody):
+            self._stream(connection, answer, answer.body)
+            LOGGER.debug("webhook %s: %s -> stream ended", client, target)
+        elif answer is not None:
             body = answer.body
             payload = body if isinstance(body, bytes) else json.dumps(body).encode()
             headers = {"Content-Type": "application/json", **answer.headers}
@@ -264,6 +283,16 @@ class WebhookServer:
                 "webhook %s: %s -> %d", client, target, answer.status,
             )  # fmt: skip
         else:
+            with contextlib.suppress(OSError):
+                connection.close()
+
+    def _stream(self, connection: socket.socket, answer: Answer, body: StreamBody) -> None:
+        """Send the head, hand the connection to ``body`` until it ends, then close."""
+        channel = StreamChannel(connection, self.stopping)
+        try:
+            channel.send(stream_head_bytes(answer.status, answer.headers))
+            body.run(channel)  # always run: it frees what it holds (a failed send ends it)
+        finally:
             with contextlib.suppress(OSError):
                 connection.close()
 

@@ -11,7 +11,9 @@ the caller decides to.
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -145,3 +147,64 @@ def send_and_close(connection: socket.socket, answer: bytes, deadline: Deadline)
         connection.shutdown(socket.SHUT_WR)
     with contextlib.suppress(OSError):
         connection.close()
+
+
+def stream_head_bytes(status: int, headers: Mapping[str, str]) -> bytes:
+    """Return the head of an answer whose body runs until the connection closes (a stream of
+    server-sent events): HTTP/1.0, no ``Content-Length``."""
+    reason = HTTPStatus(status).phrase
+    lines = [f"HTTP/1.0 {status} {reason}", "Server: mediastack-webhook", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+# How long one write to a stream client may wait (a client that stops reading is dropped), and
+# how often a wait looks whether the server is stopping.
+STREAM_SEND_TIMEOUT_SECONDS = 10.0
+STREAM_WAIT_SLICE_SECONDS = 1.0
+
+
+class StreamChannel:
+    """An open connection a stream writes to, until the client goes, stops reading, or the
+    server stops."""
+
+    def __init__(
+        self,
+        connection: socket.socket,
+        stopping: threading.Event,
+        send_timeout: float = STREAM_SEND_TIMEOUT_SECONDS,
+    ) -> None:
+        self._connection = connection
+        self._stopping = stopping
+        self._send_timeout = send_timeout
+        self._broken = False
+
+    def send(self, data: bytes) -> bool:
+        """Send ``data``; return False when the client is gone or did not take it in time
+        (then every later send is False too)."""
+        if self._broken or self._stopping.is_set():
+            return False
+        try:
+            self._connection.settimeout(self._send_timeout)
+            self._connection.sendall(data)
+        except OSError:
+            self._broken = True
+        return not self._broken
+
+    def wait(self, seconds: float) -> bool:
+        """Wait ``seconds``; return False as soon as the client closes or the server stops.
+        Whatever the client sends meanwhile is read and dropped."""
+        due = time.monotonic() + seconds
+        while not self._stopping.is_set():
+            remaining = due - time.monotonic()
+            if remaining <= 0:
+                return True
+            try:
+                readable, _, _ = select.select(
+                    [self._connection], [], [], min(remaining, STREAM_WAIT_SLICE_SECONDS)
+                )
+                if readable and not self._connection.recv(RECEIVE_CHUNK_BYTES):
+                    return False  # the client closed its end
+            except (OSError, ValueError):
+                return False
+        return False

@@ -4,7 +4,8 @@
 why. Every other route wants the token (``Authorization: Bearer <token>``, or Basic with the
 token as password, as the webhook takes it) unless the listener is bound to loopback only,
 where whoever can connect is already on the host. Nothing here changes anything: each answer
-is read from a fresh ``StatusView``.
+is read from a fresh ``StatusView``. ``/`` is the status page (``page``), ``/api/v1/stream``
+its live updates (``stream``, bounded there).
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from collections.abc import Callable
 from http import HTTPStatus
 
 from mediastack.supervisor.web.metrics import CONTENT_TYPE, render_metrics
+from mediastack.supervisor.web.page import CONTENT_SECURITY_POLICY, render_page
 from mediastack.supervisor.web.status_view import StatusView
+from mediastack.supervisor.web.stream import STREAM_PATH, StreamGate, StreamSettings
 from mediastack.supervisor.web.summary import summary_of
+from mediastack.supervisor.web.topology import Topology
 from mediastack.updates.webhook import AUTH_REALM, Answer, token_matches
 from mediastack.updates.webhook_http import RequestHead
 
@@ -34,12 +38,21 @@ class StatusRoutes:
     """Answers GET requests from a fresh view each time (``read_view``)."""
 
     def __init__(
-        self, read_view: Callable[[], StatusView], token: str, *, require_token: bool
+        self,
+        read_view: Callable[[], StatusView],
+        token: str,
+        *,
+        require_token: bool,
+        topology: Topology | None = None,
+        stream: StreamSettings | None = None,
     ) -> None:
         self._read_view = read_view
         self._token = token
         self._require_token = require_token
+        zones = topology or Topology()
+        self._stream = StreamGate(read_view, zones, stream)
         self._routes: dict[str, Callable[[StatusView], Answer]] = {
+            "/": lambda view: _page_answer(view, zones),
             "/api/v1/status": lambda view: Answer(HTTPStatus.OK, view.to_json(), NO_STORE),
             "/api/v1/summary": lambda view: Answer(HTTPStatus.OK, summary_of(view), NO_STORE),
             "/metrics": _metrics_answer,
@@ -55,11 +68,12 @@ class StatusRoutes:
                 {"error": "a valid token is required"},
                 {"WWW-Authenticate": AUTH_REALM},
             )
+        if path == STREAM_PATH:
+            return self._stream.answer()
         route = self._routes.get(path)
         if route is None:
-            return Answer(
-                HTTPStatus.NOT_FOUND, {"error": "no such page", "pages": sorted(self._routes)}
-            )
+            pages = sorted([*self._routes, STREAM_PATH])
+            return Answer(HTTPStatus.NOT_FOUND, {"error": "no such page", "pages": pages})
         try:
             return route(self._read_view())
         except Exception:  # a page must never take the listener (or the webhook) down
@@ -83,3 +97,14 @@ def _health_answer(view: StatusView) -> Answer:
 
 def _metrics_answer(view: StatusView) -> Answer:
     return Answer(HTTPStatus.OK, render_metrics(view), {**NO_STORE, "Content-Type": CONTENT_TYPE})
+
+
+def _page_answer(view: StatusView, topology: Topology) -> Answer:
+    headers = {
+        **NO_STORE,
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    return Answer(HTTPStatus.OK, render_page(view, topology).encode(), headers)

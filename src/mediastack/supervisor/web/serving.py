@@ -9,6 +9,7 @@ from mediastack.config import LoadedConfig
 from mediastack.supervisor.clock import Clock
 from mediastack.supervisor.web.routes import StatusRoutes, token_needed
 from mediastack.supervisor.web.status_view import StatusPaths, StatusReader
+from mediastack.supervisor.web.topology import topology_of_config
 from mediastack.updates.coordination import MEMORY_FILE_NAME, FileRollbacks, state_folder
 from mediastack.updates.webhook import WebhookSettings
 
@@ -36,9 +37,14 @@ def status_pages(
         lambda path: FileRollbacks(path).rolled_back(),
     )
 
+    topology = topology_of_config(loaded)
+
     def build(settings: WebhookSettings) -> StatusRoutes:
         return StatusRoutes(
-            reader, settings.token, require_token=token_needed(settings.bind_address)
+            reader,
+            settings.token,
+            require_token=token_needed(settings.bind_address),
+            topology=topology,
         )
 
     return build
