@@ -3,7 +3,8 @@
 No CDN, no build step, no external asset: inline CSS, and a few lines of inline JavaScript
 that open ``api/v1/stream`` and replace each section's inner HTML with the fragment the server
 rendered with the same functions (``render_sections``). Without JavaScript it is a plain page
-that reloads itself (``<noscript>`` refresh). Every value is passed through ``html.escape``.
+that reloads itself (``<noscript>`` refresh); a page whose stream was refused (every stream
+slot taken) reloads itself the same way. Every value is passed through ``html.escape``.
 What the view does not hold yet (container states, VPN IP, forwarded port, wiring links) says
 "not known yet" rather than a guess.
 """
@@ -33,7 +34,9 @@ SCRIPT = (
     "for(var k in d){var n=document.getElementById(k);if(n)n.innerHTML=d[k];}"
     'var l=document.getElementById("live");if(l)l.textContent="live";});'
     's.onerror=function(){var l=document.getElementById("live");'
-    'if(l)l.textContent="reconnecting";};})();'
+    'if(s.readyState===2){if(l)l.textContent="static";'
+    f"setTimeout(function(){{location.reload();}},{NO_SCRIPT_REFRESH_SECONDS * 1000});}}"
+    'else if(l)l.textContent="reconnecting";};})();'
 )
 SCRIPT_HASH = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
 # Only the inline style and this one script may run; the stream is the only connection.
