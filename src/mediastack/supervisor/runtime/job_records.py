@@ -4,9 +4,11 @@ supervisor's state file.
 - ``<state>.portsync.json``: port sync's last outcome (when it ended, its status and problem,
   the forwarded port gluetun gave) and a running count of runs by result;
 - ``<state>.wiring.json``: the last wire run (when it ended, its summary line, each link's
-  state).
+  state);
+- ``<state>.restarts.json``: a running count of autoheal's restarts by container and reason.
 
-Written by the daemon only (the job runners, on their worker thread, after each run), never by
+Written by the daemon only (the job runners and the restart worker, on their thread, after
+each run or restart), never by
 the web side; atomically (a temporary file in the same folder, then ``os.replace``), so a
 reader sees the old file or the new one, never half of one. A failed write is logged and
 never fails the job: the pages show an older run. Read by the web side
@@ -252,3 +254,81 @@ class WiringRecorder:
     def record(self, links: Sequence[LinkRecord], summary: str) -> None:
         """Write the run's links and summary; a failed write is logged, never raised."""
         write_record(self._path, WiringRecord(self._clock.now(), summary, tuple(links)).to_json())
+
+
+# -- autoheal restarts -----------------------------------------------------------------------
+
+RESTART_REASONS = ("unhealthy",)
+"""Why autoheal restarts (the first word of ``RestartContainer.reason``; its rest, how long
+the container was unhealthy, would make unbounded labels). Anything else counts as ``other``."""
+OTHER_REASON = "other"
+
+
+def restarts_record_path(state_file: Path) -> Path:
+    """Return the autoheal restarts record that goes with ``state_file``."""
+    return state_file.parent / f"{state_file.name}.restarts.json"
+
+
+def restart_reason(reason: str) -> str:
+    """Given a restart's reason (``unhealthy 90s``), return its bounded label."""
+    words = reason.split()
+    first = words[0].lower() if words else ""
+    return first if first in RESTART_REASONS else OTHER_REASON
+
+
+@dataclass(frozen=True)
+class RestartsRecord:
+    """Autoheal restarts done so far, by (service, reason), and when the last one was."""
+
+    counts: Mapping[tuple[str, str], int]
+    last_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "last_at": None if self.last_at is None else self.last_at.isoformat(),
+            "restarts": [
+                {"service": service, "reason": reason, "count": count}
+                for (service, reason), count in sorted(self.counts.items())
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RestartsRecord:
+        """Return the record ``to_json`` gave; raise KeyError, TypeError or ValueError."""
+        counts = {
+            (str(item["service"]), str(item["reason"])): int(item["count"])
+            for item in data["restarts"]
+        }
+        last = data["last_at"]
+        return cls(counts, None if last is None else datetime.fromisoformat(last))
+
+
+def read_restarts_record(path: Path) -> RecordRead[RestartsRecord]:
+    """Return the autoheal restarts record at ``path``; never raises."""
+    data, problem = _read_json(path)
+    if data is None:
+        return RecordRead(None, problem)
+    try:
+        return RecordRead(RestartsRecord.from_json(data))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        return RecordRead(None, f"{path.name} is not a restarts record: {error!r}")
+
+
+class RestartCounter:
+    """Keeps ``<state>.restarts.json``: a running count of the restarts autoheal did, by
+    container and reason, across daemon restarts. Called from the restart worker only."""
+
+    def __init__(self, path: Path, clock: Clock) -> None:
+        self._path = path
+        self._clock = clock
+        self._counts: dict[tuple[str, str], int] | None = None  # read at the first count
+
+    def count(self, service: str, reason: str) -> None:
+        """Count one restart of ``service`` done for ``reason`` and write the record; a
+        failed write is logged, never raised."""
+        if self._counts is None:
+            previous = read_restarts_record(self._path).record
+            self._counts = dict(previous.counts) if previous is not None else {}
+        key = (service, restart_reason(reason))
+        self._counts[key] = self._counts.get(key, 0) + 1
+        write_record(self._path, RestartsRecord(dict(self._counts), self._clock.now()).to_json())

@@ -1,5 +1,6 @@
 """The parts of the status view read from the jobs' records (``runtime.job_records``): the
-VPN as port sync last saw it, and the wiring links. Pure: records in, views and JSON out.
+VPN as port sync last saw it, the wiring links, autoheal's restarts. Pure: records in, views
+and JSON out.
 
 The VPN counts as connected when the last port sync got a forwarded port from gluetun's
 control server (it answers one only over a working tunnel); down when that sync got none or
@@ -17,6 +18,7 @@ from typing import Any
 from mediastack.supervisor.runtime.job_records import (
     PortSyncRecord,
     RecordRead,
+    RestartsRecord,
     WiringRecord,
 )
 from mediastack.supervisor.runtime.wire_notices import LinkRecord
@@ -56,6 +58,35 @@ class WiringView:
     links: tuple[LinkRecord, ...] = ()
     by_state: Mapping[str, int] = field(default_factory=dict)
     problem: str | None = None  # the record could not be read
+
+
+@dataclass(frozen=True)
+class RestartsView:
+    """Autoheal's restarts so far by (container, reason); empty: none known."""
+
+    counts: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    last_at: datetime | None = None
+    problem: str | None = None  # the record could not be read
+
+
+def restarts_of(read: RecordRead[RestartsRecord]) -> RestartsView:
+    """Given the restarts record as read, return the restarts view."""
+    record = read.record
+    if record is None:
+        return RestartsView(problem=read.problem)
+    return RestartsView(record.counts, record.last_at)
+
+
+def restarts_json(restarts: RestartsView) -> dict[str, Any]:
+    """Return the restarts view as JSON."""
+    return {
+        "last_restart_at": _iso(restarts.last_at),
+        "restarts": [
+            {"service": service, "reason": reason, "count": count}
+            for (service, reason), count in sorted(restarts.counts.items())
+        ],
+        "problem": restarts.problem,
+    }
 
 
 def vpn_of(read: RecordRead[PortSyncRecord]) -> VpnView:

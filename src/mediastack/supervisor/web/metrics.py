@@ -5,8 +5,9 @@ mutable metrics, nothing counted in the daemon's hot path. Names carry the ``med
 prefix and base units (seconds, bytes); counters end in ``_total``; moments are Unix
 timestamps (``_timestamp_seconds``), never ages, so a stale scrape does not lie. Labels are
 few and bounded: a cascade's or a port sync's ``result`` (one of the outcomes), a link's
-``state`` (one of the link statuses). A metric whose value is not known (no heartbeat yet,
-no backup yet, not paused, no port sync or wire run yet) is left out rather than given a 0
+``state`` (one of the link statuses), a restart's ``service`` (one per watched container) and
+``reason`` (a few words). A metric whose value is not known (no heartbeat yet, no backup
+yet, not paused, no port sync, wire run or restart yet) is left out rather than given a 0
 that would read as 1970.
 
 ``prometheus_client`` is imported on the first scrape only: a supervisor nobody scrapes does
@@ -51,6 +52,7 @@ class StatusCollector:
         yield from _update_metrics(self._view)
         yield from _vpn_metrics(self._view)
         yield from _wiring_metrics(self._view)
+        yield from _restart_metrics(self._view)
 
 
 def _cascade_metrics(view: StatusView) -> Iterator[Metric]:
@@ -205,6 +207,27 @@ def _wiring_metrics(view: StatusView) -> Iterator[Metric]:
         "mediastack_wire_last_run_timestamp_seconds",
         "When the last wire run ended.",
         _timestamp(wiring.last_run_at),
+    )
+
+
+def _restart_metrics(view: StatusView) -> Iterator[Metric]:
+    from prometheus_client.metrics_core import CounterMetricFamily
+
+    restarts = view.restarts
+    if restarts.last_at is None:
+        return
+    family = CounterMetricFamily(
+        "mediastack_restarts",
+        "Containers autoheal restarted, by container and reason.",
+        labels=["service", "reason"],
+    )
+    for (service, reason), count in sorted(restarts.counts.items()):
+        family.add_metric([service, reason], count)
+    yield family
+    yield _gauge(
+        "mediastack_last_restart_timestamp_seconds",
+        "When autoheal last restarted a container.",
+        _timestamp(restarts.last_at),
     )
 
 

@@ -34,16 +34,22 @@ from mediastack.supervisor.runtime.instance import is_running
 from mediastack.supervisor.runtime.job_records import (
     PortSyncRecord,
     RecordRead,
+    RestartsRecord,
     WiringRecord,
     portsync_record_path,
     read_portsync_record,
+    read_restarts_record,
     read_wiring_record,
+    restarts_record_path,
     wiring_record_path,
 )
 from mediastack.supervisor.state import StateError, SupervisorStore
 from mediastack.supervisor.web.job_views import (
+    RestartsView,
     VpnView,
     WiringView,
+    restarts_json,
+    restarts_of,
     vpn_json,
     vpn_of,
     wiring_json,
@@ -72,6 +78,7 @@ class StatusSources:
     rolled_back: Mapping[str, str] = field(default_factory=dict)
     portsync: RecordRead[PortSyncRecord] = field(default_factory=RecordRead)
     wiring: RecordRead[WiringRecord] = field(default_factory=RecordRead)
+    restarts: RecordRead[RestartsRecord] = field(default_factory=RecordRead)
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,7 @@ class StatusView:
     rolled_back: Mapping[str, str]
     vpn: VpnView = field(default_factory=VpnView)
     wiring: WiringView = field(default_factory=WiringView)
+    restarts: RestartsView = field(default_factory=RestartsView)
 
     @property
     def paused(self) -> bool:
@@ -143,6 +151,7 @@ class StatusView:
             "updates": {"rolled_back": dict(sorted(self.rolled_back.items()))},
             "vpn": vpn_json(self.vpn),
             "wiring": wiring_json(self.wiring),
+            "autoheal": restarts_json(self.restarts),
         }
 
 
@@ -164,6 +173,7 @@ def build_status_view(sources: StatusSources, settings: Supervisor, now: datetim
         rolled_back=sources.rolled_back,
         vpn=vpn_of(sources.portsync),
         wiring=wiring_of(sources.wiring),
+        restarts=restarts_of(sources.restarts),
     )
 
 
@@ -236,6 +246,7 @@ def read_sources(
         rolled_back=read_rollbacks(paths.rollbacks_file),
         portsync=read_portsync_record(portsync_record_path(paths.state_file)),
         wiring=read_wiring_record(wiring_record_path(paths.state_file)),
+        restarts=read_restarts_record(restarts_record_path(paths.state_file)),
     )
 
 

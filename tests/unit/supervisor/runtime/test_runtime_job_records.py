@@ -21,10 +21,13 @@ from mediastack.supervisor.runtime.job_records import (
     LINK_STATES,
     SYNC_RESULTS,
     PortSyncRecorder,
+    RestartCounter,
     WiringRecorder,
     portsync_record_path,
     read_portsync_record,
+    read_restarts_record,
     read_wiring_record,
+    restarts_record_path,
     wiring_record_path,
     write_record,
 )
@@ -43,6 +46,7 @@ OK = LinkRecord("sonarr", "sonarr:client", "qBittorrent download client", "ok")
 def test_the_records_sit_next_to_the_state_file(tmp_path: Path) -> None:
     state = tmp_path / STATE
     assert portsync_record_path(state) == tmp_path / "supervisor.db.portsync.json"
+    assert restarts_record_path(state) == tmp_path / "supervisor.db.restarts.json"
     assert wiring_record_path(state) == tmp_path / "supervisor.db.wiring.json"
 
 
@@ -219,3 +223,29 @@ def test_a_wiring_record_that_cannot_be_written_does_not_stop_the_run(
     )  # fmt: skip
     runner.trigger(WireTrigger.TIMER)  # does not raise
     assert runner.next_wakeup() == clock.now() + timedelta(minutes=5)
+
+
+def test_restarts_are_counted_by_container_and_bounded_reason_across_daemon_restarts(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = restarts_record_path(tmp_path / STATE)
+    RestartCounter(path, clock).count("home-vpn-sonarr-1", "unhealthy 95s")
+    clock.advance(3600)
+    again = RestartCounter(path, clock)  # a new daemon reads the counts back
+    again.count("home-vpn-sonarr-1", "unhealthy 31s")
+    again.count("home-media-plex-1", "something new")
+
+    record = read_restarts_record(path).record
+
+    assert record is not None and record.last_at == clock.now()
+    assert record.counts == {
+        ("home-vpn-sonarr-1", "unhealthy"): 2,
+        ("home-media-plex-1", "other"): 1,
+    }
+
+
+def test_an_unreadable_restarts_record_is_a_problem(tmp_path: Path) -> None:
+    path = restarts_record_path(tmp_path / STATE)
+    path.write_text('{"restarts": [{"service": "x"}], "last_at": null}')
+    read = read_restarts_record(path)
+    assert read.record is None and read.problem is not None

@@ -7,7 +7,12 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from web_support import Lab
 
-from mediastack.supervisor.runtime.job_records import portsync_record_path, wiring_record_path
+from mediastack.supervisor.runtime.job_records import (
+    RestartCounter,
+    portsync_record_path,
+    restarts_record_path,
+    wiring_record_path,
+)
 from mediastack.supervisor.runtime.wire_notices import LinkRecord
 from mediastack.supervisor.web.metrics import render_metrics
 from mediastack.supervisor.web.summary import summary_of
@@ -126,3 +131,35 @@ def test_the_summary_says_unhealthy_when_the_heartbeat_is_stale(lab: Lab) -> Non
     lab.stop_by_user("radarr")  # a state file: the supervisor ran; no fresh heartbeat
 
     assert summary_of(lab.view())["supervisor"] == "unhealthy"
+
+
+def test_autoheal_restarts_are_shown_and_counted_by_container_and_reason(lab: Lab) -> None:
+    path = restarts_record_path(lab.paths.state_file)
+    counter = RestartCounter(path, lab.clock)
+    counter.count("home-vpn-sonarr-1", "unhealthy 95s")
+    counter.count("home-vpn-sonarr-1", "unhealthy 40s")
+
+    autoheal = lab.view().to_json()["autoheal"]
+    found = families(lab)
+
+    assert autoheal["restarts"] == [
+        {"service": "home-vpn-sonarr-1", "reason": "unhealthy", "count": 2}
+    ]
+    assert autoheal["last_restart_at"] == "2026-01-01T12:00:00+00:00"
+    restarts = found["mediastack_restarts"]
+    assert restarts.type == "counter"
+    sample = restarts.samples[0]
+    assert sample.labels == {"service": "home-vpn-sonarr-1", "reason": "unhealthy"}
+    assert sample.name == "mediastack_restarts_total" and sample.value == 2
+    last = found["mediastack_last_restart_timestamp_seconds"]
+    assert samples(last) == {(): lab.clock.now().timestamp()}
+
+
+def test_no_restart_yet_leaves_the_restart_metrics_out(lab: Lab) -> None:
+    restarts_record_path(lab.paths.state_file).parent.mkdir(parents=True)
+    restarts_record_path(lab.paths.state_file).write_text("garbage")
+
+    view = lab.view()
+
+    assert view.to_json()["autoheal"]["problem"] is not None
+    assert "mediastack_restarts" not in families(lab)
