@@ -141,6 +141,12 @@ class Restarting(Protocol):
     def restart(self, container_id: str) -> None: ...
 
 
+class RestartCounting(Protocol):
+    """Keeps count of the restarts done (``job_records.RestartCounter``); never raises."""
+
+    def count(self, service: str, reason: str) -> None: ...
+
+
 class Stoppable(Protocol):
     """The event stream, as far as the daemon is concerned."""
 
@@ -164,6 +170,7 @@ class DaemonParts:
     jobs: SupervisorJobs | None = None
     leases: LeaseWatch | None = None
     heartbeat: Heartbeat = NO_HEARTBEAT  # proof of life for the healthcheck (``heartbeat``)
+    restart_counts: RestartCounting | None = None  # for the status pages' metrics
 
 
 class SupervisorDaemon:
@@ -688,6 +695,7 @@ class SupervisorDaemon:
 
     def _restart(self, action: RestartContainer) -> None:
         restarter, inbox = self._parts.restarter, self._parts.inbox
+        counts = self._parts.restart_counts
 
         def job() -> None:
             try:
@@ -695,6 +703,8 @@ class SupervisorDaemon:
             except AdapterError as error:
                 inbox.put(RestartFinished(action.name, error.message))
             else:
+                if counts is not None:  # on this worker: a file write never delays the loop
+                    counts.count(action.name, action.reason)
                 inbox.put(RestartFinished(action.name, None))
 
         self._parts.restart_worker.submit(job)

@@ -205,7 +205,7 @@ def portsync(
     loaded: LoadedConfig, arguments: Mapping[str, Any], channel: Channel
 ) -> Mapping[str, Any]:
     """Sync once for ``arguments["trigger"]``, with the monitor's memory handed in; return
-    the notification to send, the memory and when the next sync is due."""
+    the notification to send, the memory, when the next sync is due and the outcome."""
     from mediastack.portsync import Trigger
 
     job = _portsync_job(loaded, arguments["secrets"])
@@ -220,6 +220,7 @@ def portsync(
         "notification": None if notification is None else encode_notification(notification),
         "monitor": monitor_state(job.monitor),
         "next_due": None if due is None else due.isoformat(),
+        "outcome": result.outcome.as_json(),
     }
 
 

@@ -26,6 +26,12 @@ from mediastack.supervisor.runtime.backup_runner import BackupProcess, BackupRun
 from mediastack.supervisor.runtime.job_notices import FAILURE_PRIORITY
 from mediastack.supervisor.runtime.job_process import DaemonHandler, JobProcess
 from mediastack.supervisor.runtime.job_protocol import JobName
+from mediastack.supervisor.runtime.job_records import (
+    PortSyncRecorder,
+    WiringRecorder,
+    portsync_record_path,
+    wiring_record_path,
+)
 from mediastack.supervisor.runtime.jobs import SupervisorJobs
 from mediastack.supervisor.runtime.messages import Inbox
 from mediastack.supervisor.runtime.notices import Notifier
@@ -58,11 +64,11 @@ def build_jobs(
     Raise RenderedFileError when the webhook is on and nothing is rendered."""
     handler = DaemonHandler(notifier, inbox)
     jobs = SupervisorJobs()
-    jobs.portsync = _portsync(loaded, handler, notifier, inbox, clock, environment, verbose)
     state = loaded.folder(loaded.config.supervisor.state_file) if state_file is None else state_file
+    jobs.portsync = _portsync(loaded, handler, notifier, inbox, clock, environment, verbose, state)
     jobs.updates = _updates(loaded, handler, notifier, clock, environment, verbose, state)
     jobs.backups = _backups(loaded, handler, notifier, inbox, clock, verbose)
-    jobs.wire = _wire(loaded, handler, notifier, inbox, clock, environment, verbose)
+    jobs.wire = _wire(loaded, handler, notifier, inbox, clock, environment, verbose, state)
     return jobs
 
 
@@ -97,6 +103,7 @@ def _portsync(
     clock: Clock,
     environment: Mapping[str, str],
     verbose: bool,
+    state_file: Path,
 ) -> PortSyncRunner | None:
     reason = portsync_disabled_reason(loaded)
     if reason is not None:
@@ -104,7 +111,9 @@ def _portsync(
         return None
     interval = timedelta(seconds=loaded.config.portsync.interval_seconds)
     process = JobProcess(JobName.PORTSYNC, loaded, verbose=verbose)
-    job = PortSyncProcess(process, handler, portsync_secrets(loaded, environment), clock, interval)
+    secrets = portsync_secrets(loaded, environment)
+    recorder = PortSyncRecorder(portsync_record_path(state_file), clock)
+    job = PortSyncProcess(process, handler, secrets, clock, interval, recorder)
     logger.info("port sync on: at start, after each cascade, and on its safety timer")
     worker = SerialWorker("portsync")
     return PortSyncRunner(job, worker, notifier, inbox, loaded.config.name)
@@ -216,6 +225,7 @@ def _wire(
     clock: Clock,
     environment: Mapping[str, str],
     verbose: bool,
+    state_file: Path,
 ) -> WireRunner | None:
     settings = loaded.config.wiring
     if not settings.enabled:
@@ -239,4 +249,5 @@ def _wire(
         clock,
         interval,
         start_delay=start_delay,
+        recorder=WiringRecorder(wiring_record_path(state_file), clock),
     )

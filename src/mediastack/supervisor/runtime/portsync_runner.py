@@ -13,7 +13,9 @@ never enter the daemon (issue 3: the idle supervisor in 45 MB; port sync runs at
 every ``portsync.interval_seconds``, so importing it even lazily would keep them for good).
 The cost is the child's start, measured in bench/README.md. What the ``PortSyncMonitor``
 remembers between runs (the failing streak, the last attempt) stays here and goes with each
-run, so notifications and retries are decided as by one long-lived job.
+run, so notifications and retries are decided as by one long-lived job. Each counted
+outcome the child answers is kept for the status pages by a ``PortSyncRecorder``
+(``<state>.portsync.json``, see ``job_records``), here on the daemon's side.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from mediastack.supervisor.runtime.job_process import (
     MessageHandler,
 )
 from mediastack.supervisor.runtime.job_protocol import ProtocolError, decode_notification
+from mediastack.supervisor.runtime.job_records import PortSyncRecorder
 from mediastack.supervisor.runtime.messages import Inbox, JobFinished
 from mediastack.supervisor.runtime.notices import Notifier
 from mediastack.supervisor.runtime.workers import Worker
@@ -130,12 +133,14 @@ class PortSyncRunner:
 
 @dataclass(frozen=True)
 class SyncRun:
-    """What a port sync process answered: the notification, the monitor's memory, and when
-    the next sync is due."""
+    """What a port sync process answered: the notification, the monitor's memory, when the
+    next sync is due, and the sync's outcome (``SyncOutcome.as_json``; None from a child that
+    does not send it)."""
 
     notification: Notification | None
     memory: Mapping[str, Any]
     next_due: datetime | None
+    outcome: Mapping[str, Any] | None = None
 
 
 def parse_sync_run(payload: Mapping[str, Any]) -> SyncRun:
@@ -146,10 +151,12 @@ def parse_sync_run(payload: Mapping[str, Any]) -> SyncRun:
     try:
         notification = payload["notification"]
         due = payload["next_due"]
+        outcome = payload.get("outcome")
         return SyncRun(
             None if notification is None else decode_notification(notification),
             dict(payload["monitor"]),
             None if due is None else datetime.fromisoformat(due),
+            None if outcome is None else dict(outcome),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise ProtocolError(f"not a port sync result: {error!r}") from None
@@ -158,7 +165,8 @@ def parse_sync_run(payload: Mapping[str, Any]) -> SyncRun:
 class PortSyncProcess:
     """``PortSyncing`` with each run in a child process (see the module docstring).
     ``secrets`` holds the two variables port sync reads (gluetun's key, qBittorrent's
-    password); they reach the child on its stdin."""
+    password); they reach the child on its stdin. ``recorder`` keeps each outcome for the
+    status pages (None: kept nowhere)."""
 
     def __init__(
         self,
@@ -167,7 +175,9 @@ class PortSyncProcess:
         secrets: Mapping[str, str],
         clock: Clock,
         interval: timedelta,
+        recorder: PortSyncRecorder | None = None,
     ) -> None:
+        self._recorder = recorder
         self._process = process
         self._handler = handler
         self._secrets = dict(secrets)
@@ -188,6 +198,8 @@ class PortSyncProcess:
             self._next_due = self._clock.now() + self._interval
             raise
         self._memory, self._next_due = answered.memory, answered.next_due
+        if self._recorder is not None and answered.outcome is not None:
+            self._recorder.record(answered.outcome)
         return answered.notification
 
     def next_due(self) -> datetime | None:

@@ -12,6 +12,9 @@ into that one (a wire is idempotent). Each run ends with a ``JobFinished`` messa
 recomputes its wakeup. What is said about a run (``wire_notices``) depends on the previous
 run's links, remembered here.
 
+Each run's links are kept for the status pages by a ``WiringRecorder`` (``<state>.wiring.json``,
+see ``job_records``), on this side, never by the web side.
+
 The child process (``WireProcess``) keeps httpx and the links' models out of the daemon
 (issue 3: the idle supervisor in 45 MB).
 """
@@ -35,6 +38,7 @@ from mediastack.supervisor.runtime.job_process import (
     MessageHandler,
 )
 from mediastack.supervisor.runtime.job_protocol import ProtocolError
+from mediastack.supervisor.runtime.job_records import WiringRecorder
 from mediastack.supervisor.runtime.messages import Inbox, JobFinished
 from mediastack.supervisor.runtime.notices import Notifier
 from mediastack.supervisor.runtime.wire_notices import (
@@ -101,7 +105,9 @@ class WireRunner:
         clock: Clock,
         interval: timedelta,
         start_delay: timedelta = START_DELAY,
+        recorder: WiringRecorder | None = None,
     ) -> None:
+        self._recorder = recorder
         self._job = job
         self._worker = worker
         self._notifier = notifier
@@ -156,8 +162,11 @@ class WireRunner:
                 self._report(trigger, run)
 
     def _report(self, trigger: WireTrigger, run: WireRun) -> None:
-        """Log the run (each broken link once, see ``wire_notices``) and notify on change."""
+        """Log the run (each broken link once, see ``wire_notices``), notify on change, and
+        keep its links for the status pages."""
         logger.info("wire (%s): %s", trigger, run.summary)
+        if self._recorder is not None:
+            self._recorder.record(run.links, run.summary)
         for link in broken_to_log(self._previous, run.links):
             logger.warning("wire: %s %s is broken: %s", link.app, link.title, link.detail)
         notification = wire_notification(self._instance, self._previous, run.links)

@@ -34,6 +34,7 @@ from mediastack.supervisor.runtime.event_stream import (
 from mediastack.supervisor.runtime.heartbeat import HeartbeatFile, heartbeat_path
 from mediastack.supervisor.runtime.hold import LeaseWatch
 from mediastack.supervisor.runtime.instance import lock_state_file
+from mediastack.supervisor.runtime.job_records import RestartCounter, restarts_record_path
 from mediastack.supervisor.runtime.job_wiring import build_jobs
 from mediastack.supervisor.runtime.messages import Inbox
 from mediastack.supervisor.runtime.notices import build_notifier
@@ -137,6 +138,7 @@ def build_supervision(
         else None,
         leases=LeaseWatch(lease_folder(loaded.root)),
         heartbeat=HeartbeatFile(heartbeat_path(path)),
+        restart_counts=RestartCounter(restarts_record_path(path), clock),
     )
     daemon = SupervisorDaemon(loaded.config.supervisor, loaded.config.name, parts)
     return Supervision(daemon, inbox, stream, lock)

@@ -4,9 +4,11 @@ One custom Collector over one ``StatusView`` per scrape, in a registry of its ow
 mutable metrics, nothing counted in the daemon's hot path. Names carry the ``mediastack_``
 prefix and base units (seconds, bytes); counters end in ``_total``; moments are Unix
 timestamps (``_timestamp_seconds``), never ages, so a stale scrape does not lie. Labels are
-few and bounded: a cascade's ``result`` (one of the outcomes). A metric whose value is not
-known (no heartbeat yet, no backup yet, not paused) is left out rather than given a 0 that
-would read as 1970.
+few and bounded: a cascade's or a port sync's ``result`` (one of the outcomes), a link's
+``state`` (one of the link statuses), a restart's ``service`` (one per watched container) and
+``reason`` (a few words). A metric whose value is not known (no heartbeat yet, no backup
+yet, not paused, no port sync, wire run or restart yet) is left out rather than given a 0
+that would read as 1970.
 
 ``prometheus_client`` is imported on the first scrape only: a supervisor nobody scrapes does
 not carry it (issue 3's idle budget).
@@ -48,6 +50,9 @@ class StatusCollector:
         yield from _health_metrics(self._view)
         yield from _backup_metrics(self._view)
         yield from _update_metrics(self._view)
+        yield from _vpn_metrics(self._view)
+        yield from _wiring_metrics(self._view)
+        yield from _restart_metrics(self._view)
 
 
 def _cascade_metrics(view: StatusView) -> Iterator[Metric]:
@@ -153,6 +158,76 @@ def _update_metrics(view: StatusView) -> Iterator[Metric]:
         "mediastack_updates_rolled_back_services",
         "Services whose last update was rolled back (their new image is refused).",
         float(len(view.rolled_back)),
+    )
+
+
+def _vpn_metrics(view: StatusView) -> Iterator[Metric]:
+    from prometheus_client.metrics_core import CounterMetricFamily
+
+    vpn = view.vpn
+    if vpn.connected is not None:
+        yield _gauge(
+            "mediastack_vpn_up",
+            "1 when the last port sync got a forwarded port from gluetun (the tunnel works).",
+            float(vpn.connected),
+        )
+    if vpn.forwarded_port is not None:
+        yield _gauge(
+            "mediastack_forwarded_port",
+            "The port the VPN forwards, as the last port sync got it from gluetun.",
+            float(vpn.forwarded_port),
+        )
+    if vpn.last_sync_at is not None:
+        yield _gauge(
+            "mediastack_portsync_last_run_timestamp_seconds",
+            "When the last port sync ended.",
+            _timestamp(vpn.last_sync_at),
+        )
+        runs = CounterMetricFamily(
+            "mediastack_portsync_runs", "Port sync runs, by result.", labels=["result"]
+        )
+        for result, count in sorted(vpn.runs.items()):
+            runs.add_metric([result], count)
+        yield runs
+
+
+def _wiring_metrics(view: StatusView) -> Iterator[Metric]:
+    from prometheus_client.metrics_core import GaugeMetricFamily
+
+    wiring = view.wiring
+    if wiring.last_run_at is None:
+        return
+    links = GaugeMetricFamily(
+        "mediastack_links", "Wiring links after the last wire run, by state.", labels=["state"]
+    )
+    for state, count in sorted(wiring.by_state.items()):
+        links.add_metric([state], float(count))
+    yield links
+    yield _gauge(
+        "mediastack_wire_last_run_timestamp_seconds",
+        "When the last wire run ended.",
+        _timestamp(wiring.last_run_at),
+    )
+
+
+def _restart_metrics(view: StatusView) -> Iterator[Metric]:
+    from prometheus_client.metrics_core import CounterMetricFamily
+
+    restarts = view.restarts
+    if restarts.last_at is None:
+        return
+    family = CounterMetricFamily(
+        "mediastack_restarts",
+        "Containers autoheal restarted, by container and reason.",
+        labels=["service", "reason"],
+    )
+    for (service, reason), count in sorted(restarts.counts.items()):
+        family.add_metric([service, reason], count)
+    yield family
+    yield _gauge(
+        "mediastack_last_restart_timestamp_seconds",
+        "When autoheal last restarted a container.",
+        _timestamp(restarts.last_at),
     )
 
 

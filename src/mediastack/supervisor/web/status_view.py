@@ -1,7 +1,8 @@
 """The status read model: one frozen ``StatusView`` of what the supervisor keeps on disk.
 
 Control flow: ``read_sources`` (the adapter: the state file opened read-only, the heartbeat
-file, the backups folder, the update memory) -> ``StatusSources`` -> ``build_status_view``
+file, the backups folder, the update memory, the jobs' records beside the state file: port
+sync's and wiring's, see ``runtime.job_records``) -> ``StatusSources`` -> ``build_status_view``
 (pure: the sources, the settings, the time) -> ``StatusView``. Reading never writes, never
 calls the engine, and never raises: what cannot be read is a ``problem`` in the view.
 """
@@ -30,7 +31,30 @@ from mediastack.supervisor.clock import Clock
 from mediastack.supervisor.limits import CascadeLimiter
 from mediastack.supervisor.runtime.heartbeat import Beat, assess, heartbeat_path, read_beat
 from mediastack.supervisor.runtime.instance import is_running
+from mediastack.supervisor.runtime.job_records import (
+    PortSyncRecord,
+    RecordRead,
+    RestartsRecord,
+    WiringRecord,
+    portsync_record_path,
+    read_portsync_record,
+    read_restarts_record,
+    read_wiring_record,
+    restarts_record_path,
+    wiring_record_path,
+)
 from mediastack.supervisor.state import StateError, SupervisorStore
+from mediastack.supervisor.web.job_views import (
+    RestartsView,
+    VpnView,
+    WiringView,
+    restarts_json,
+    restarts_of,
+    vpn_json,
+    vpn_of,
+    wiring_json,
+    wiring_of,
+)
 
 RECENT_CASCADES = 10
 NEVER_RAN = "never ran"
@@ -52,6 +76,9 @@ class StatusSources:
     beat: Beat | None = None
     archives: tuple[ArchiveInfo, ...] = ()
     rolled_back: Mapping[str, str] = field(default_factory=dict)
+    portsync: RecordRead[PortSyncRecord] = field(default_factory=RecordRead)
+    wiring: RecordRead[WiringRecord] = field(default_factory=RecordRead)
+    restarts: RecordRead[RestartsRecord] = field(default_factory=RecordRead)
 
 
 @dataclass(frozen=True)
@@ -91,6 +118,9 @@ class StatusView:
     health: HealthView
     backups: BackupView
     rolled_back: Mapping[str, str]
+    vpn: VpnView = field(default_factory=VpnView)
+    wiring: WiringView = field(default_factory=WiringView)
+    restarts: RestartsView = field(default_factory=RestartsView)
 
     @property
     def paused(self) -> bool:
@@ -119,6 +149,9 @@ class StatusView:
             },
             "backups": _backups_json(self.backups),
             "updates": {"rolled_back": dict(sorted(self.rolled_back.items()))},
+            "vpn": vpn_json(self.vpn),
+            "wiring": wiring_json(self.wiring),
+            "autoheal": restarts_json(self.restarts),
         }
 
 
@@ -138,6 +171,9 @@ def build_status_view(sources: StatusSources, settings: Supervisor, now: datetim
         health=_health_of(sources, now),
         backups=_backups_of(sources.archives),
         rolled_back=sources.rolled_back,
+        vpn=vpn_of(sources.portsync),
+        wiring=wiring_of(sources.wiring),
+        restarts=restarts_of(sources.restarts),
     )
 
 
@@ -192,9 +228,10 @@ def read_sources(
     paths: StatusPaths,
     read_rollbacks: Callable[[Path], Mapping[str, str]],
 ) -> StatusSources:
-    """Read the state file (read-only), the heartbeat, the backups folder and the update
-    memory; return what they hold. Never raises: an unreadable state file is a
-    ``state_problem``, an unreadable heartbeat is none, an unreadable folder holds nothing."""
+    """Read the state file (read-only), the heartbeat, the backups folder, the update
+    memory and the jobs' records; return what they hold. Never raises: an unreadable state
+    file is a ``state_problem``, an unreadable heartbeat is none, an unreadable folder holds
+    nothing, an unreadable record is its ``problem``."""
     snapshot, history, totals, stopped, problem = _read_state(paths.state_file)
     return StatusSources(
         instance=instance,
@@ -207,6 +244,9 @@ def read_sources(
         beat=read_beat(heartbeat_path(paths.state_file)),
         archives=_read_archives(paths.backups_folder),
         rolled_back=read_rollbacks(paths.rollbacks_file),
+        portsync=read_portsync_record(portsync_record_path(paths.state_file)),
+        wiring=read_wiring_record(wiring_record_path(paths.state_file)),
+        restarts=read_restarts_record(restarts_record_path(paths.state_file)),
     )
 
 

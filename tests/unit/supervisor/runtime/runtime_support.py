@@ -33,6 +33,7 @@ from mediastack.supervisor.runtime.daemon import DaemonParts, SupervisorDaemon
 from mediastack.supervisor.runtime.discovery import DependentTarget, EngineSurveyor, Layout
 from mediastack.supervisor.runtime.heartbeat import NO_HEARTBEAT, Heartbeat
 from mediastack.supervisor.runtime.hold import LeaseWatch
+from mediastack.supervisor.runtime.job_records import RestartCounter, restarts_record_path
 from mediastack.supervisor.runtime.jobs import SupervisorJobs
 from mediastack.supervisor.runtime.messages import EventArrived, Inbox, StreamConnected
 from mediastack.supervisor.runtime.workers import InlineWorker
@@ -318,6 +319,7 @@ class Harness:
     inbox: Inbox
     clock: FakeClock
     compose_worker: InlineWorker
+    store_path: Path
 
     def feed(self, *messages: object) -> None:
         """Process ``messages``, then everything they put into the inbox."""
@@ -371,12 +373,14 @@ def build_harness(
         jobs=jobs,
         leases=leases,
         heartbeat=heartbeat,
+        restart_counts=RestartCounter(restarts_record_path(tmp_path / "state.db"), clock),
     )
     daemon = SupervisorDaemon(settings or Supervisor(), "home", parts)
     daemon.start()
     return Harness(
-        world, daemon, store, recreator, restarter, notifier, inbox, clock, compose_worker
-    )
+        world, daemon, store, recreator, restarter, notifier, inbox, clock, compose_worker,
+        tmp_path / "state.db",
+    )  # fmt: skip
 
 
 def event_of(message: EventArrived) -> ContainerEvent:

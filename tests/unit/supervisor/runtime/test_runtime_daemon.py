@@ -16,6 +16,7 @@ from mediastack.supervisor.actions import Outcome
 from mediastack.supervisor.cascade import Mode
 from mediastack.supervisor.clock import FakeClock
 from mediastack.supervisor.progress import DependentStatus
+from mediastack.supervisor.runtime.job_records import read_restarts_record, restarts_record_path
 from mediastack.supervisor.runtime.messages import StopRequested, StreamConnected, StreamLost
 from mediastack.supervisor.state import SupervisorStore
 
@@ -263,6 +264,9 @@ def test_autoheal_restarts_an_unhealthy_container_after_its_grace(harness: Harne
     harness.advance(2)
     assert harness.restarter.restarted == [unhealthy.id]
     assert "autoheal" in harness.notifier.titles()
+    restarts = read_restarts_record(restarts_record_path(harness.store_path)).record
+    assert restarts is not None  # counted for the status pages
+    assert restarts.counts == {(unhealthy.name, "unhealthy"): 1}
 
 
 def test_autoheal_holds_back_while_gluetun_is_unhealthy_without_spinning(
@@ -286,6 +290,7 @@ def test_a_failed_autoheal_restart_is_reported(harness: Harness) -> None:
     harness.feed(world.event("health_status: unhealthy", "sonarr"))
     harness.advance(31)
     assert "autoheal restart failed" in harness.notifier.titles()
+    assert not restarts_record_path(harness.store_path).exists()  # only restarts done count
 
 
 def test_stranded_dependents_are_found_at_start(tmp_path: Path, clock: FakeClock) -> None:

@@ -32,6 +32,11 @@ from mediastack.supervisor.runtime.job_process import (
     JobStopped,
 )
 from mediastack.supervisor.runtime.job_protocol import JobName
+from mediastack.supervisor.runtime.job_records import (
+    PortSyncRecorder,
+    portsync_record_path,
+    read_portsync_record,
+)
 from mediastack.supervisor.runtime.messages import Inbox, MaintenanceEnded, MaintenanceStarted
 from mediastack.supervisor.runtime.notices import LogOnlyNotifier
 from mediastack.supervisor.runtime.portsync_runner import PortSyncProcess, SyncTrigger
@@ -201,7 +206,9 @@ def test_port_sync_carries_its_memory_from_one_child_to_the_next(
     monkeypatch.setenv(GLUETUN_URL_VARIABLE, "http://127.0.0.1:9")
     monkeypatch.setenv(QBITTORRENT_URL_VARIABLE, "http://127.0.0.1:9")
     process = JobProcess(JobName.PORTSYNC, loaded(tmp_path, PORTSYNC_CONFIG))
-    job = PortSyncProcess(process, Recorder(), {}, clock, timedelta(minutes=5))
+    record_file = portsync_record_path(tmp_path / "supervisor.db")
+    recorder = PortSyncRecorder(record_file, clock)
+    job = PortSyncProcess(process, Recorder(), {}, clock, timedelta(minutes=5), recorder)
 
     assert job.run(SyncTrigger.START) is None
     first_due = job.next_due()
@@ -210,6 +217,9 @@ def test_port_sync_carries_its_memory_from_one_child_to_the_next(
     assert second is not None and second.title == "Port sync failing"
     due = job.next_due()
     assert due is not None and first_due < due
+    record = read_portsync_record(record_file).record  # kept for the status pages
+    assert record is not None and record.problem == "gluetun_unreachable"
+    assert record.runs["failed"] == 2 and record.forwarded_port is None
 
 
 @pytest.mark.usefixtures("child_environment")

@@ -14,6 +14,13 @@ from mediastack.supervisor.cascade import CascadeSnapshot
 from mediastack.supervisor.clock import FakeClock
 from mediastack.supervisor.limits import LimiterState
 from mediastack.supervisor.runtime.heartbeat import Beat, format_beat, heartbeat_path
+from mediastack.supervisor.runtime.job_records import (
+    PortSyncRecorder,
+    WiringRecorder,
+    portsync_record_path,
+    wiring_record_path,
+)
+from mediastack.supervisor.runtime.wire_notices import LinkRecord
 from mediastack.supervisor.state import SupervisorStore
 from mediastack.supervisor.web.status_view import StatusPaths, StatusReader, StatusView
 
@@ -82,6 +89,17 @@ class Lab:
             record = {"state": "verified", "checked_at": created.isoformat(), "archive_size": size}
             verify_record_path(path).write_text(json.dumps(record), encoding="utf-8")
         return path
+
+    def sync(self, status: str = "unchanged", port: int | None = 51413,
+             problem: str | None = None) -> None:
+        """Record one port sync ending now, as the daemon's port sync runner does."""
+        recorder = PortSyncRecorder(portsync_record_path(self.paths.state_file), self.clock)
+        recorder.record({"status": status, "forwarded_port": port, "problem": problem})
+
+    def wire(self, *links: LinkRecord, summary: str = "wired") -> None:
+        """Record one wire run ending now, as the daemon's wire runner does."""
+        recorder = WiringRecorder(wiring_record_path(self.paths.state_file), self.clock)
+        recorder.record(links, summary)
 
     def roll_back(self, service: str, digest: str) -> None:
         path = self.paths.rollbacks_file
