@@ -93,7 +93,7 @@ def render_sections(view: StatusView, topology: Topology) -> dict[str, str]:
         "cascades": _cascades_section(view),
         "backups": _backups_section(view),
         "updates": _updates_section(view),
-        "wiring": f'<h2>Wiring</h2><p class="muted">Each link\'s state: {NOT_KNOWN}.</p>',
+        "wiring": _wiring_section(view),
     }
 
 
@@ -157,7 +157,7 @@ def _zones_section(view: StatusView, topology: Topology) -> str:
     vpn = (
         '<div class="zone vpn"><h3>gluetun\'s network namespace</h3>'
         f"{services(topology.namespace_owner)}"
-        f'<p class="muted">VPN public IP: {NOT_KNOWN}. Forwarded port: {NOT_KNOWN}.</p>'
+        f'<p class="muted">{_vpn_line(view)}</p>'
         '<p class="muted">In its namespace (network_mode: service:gluetun):</p>'
         f"{services(topology.in_namespace)}</div>"
     )
@@ -169,6 +169,31 @@ def _zones_section(view: StatusView, topology: Topology) -> str:
     host = f'<div class="zone host"><h3>The host network</h3>{services(topology.host)}</div>'
     note = f'<p class="muted">Each container\'s state and health: {NOT_KNOWN}.</p>'
     return f'<h2>Zones</h2><div class="zones">{vpn}{bridge}{host}</div>{note}'
+
+
+def _vpn_line(view: StatusView) -> str:
+    """The VPN as the last port sync saw it (``runtime.job_records``), or "not known yet"."""
+    vpn = view.vpn
+    state = {True: "connected", False: "down", None: NOT_KNOWN}[vpn.connected]
+    port = NOT_KNOWN if vpn.forwarded_port is None else str(vpn.forwarded_port)
+    address = NOT_KNOWN if vpn.public_ip is None else escape(vpn.public_ip)
+    synced = "" if vpn.last_sync_at is None else (
+        f" Last port sync {_time(vpn.last_sync_at)}: {escape(vpn.last_sync_result or '')}."
+    )
+    return f"VPN: {state}. Forwarded port: {port}. Public IP: {address}.{synced}"
+
+
+def _wiring_section(view: StatusView) -> str:
+    wiring = view.wiring
+    if wiring.problem:
+        return f'<h2>Wiring</h2><p class="bad">{escape(wiring.problem)}</p>'
+    if not wiring.links:
+        return f'<h2>Wiring</h2><p class="muted">Each link\'s state: {NOT_KNOWN}.</p>'
+    rows = [
+        (escape(link.title), f"{escape(link.status)} {escape(link.detail)}".strip())
+        for link in wiring.links
+    ]
+    return f"<h2>Wiring</h2><p>Last run {_time(wiring.last_run_at)}.</p>{_table(rows)}"
 
 
 def _service(item: PlacedService, view: StatusView) -> str:

@@ -12,6 +12,7 @@ from web_support import TOKEN, Lab
 from mediastack.config import LoadedConfig
 from mediastack.config.load import parse_config
 from mediastack.supervisor.actions import Outcome
+from mediastack.supervisor.runtime.wire_notices import LinkRecord
 from mediastack.supervisor.web.page import NOT_KNOWN, render_page, render_sections
 from mediastack.supervisor.web.routes import StatusRoutes
 from mediastack.supervisor.web.topology import Topology, topology_of_config
@@ -67,10 +68,22 @@ def test_a_finished_cascade_is_shown_with_its_outcome_and_duration(
 def test_what_the_view_cannot_tell_is_not_known_yet(lab: Lab, tmp_path: Path) -> None:
     page = read_page(render_page(lab.view(), zones(tmp_path)))
 
-    assert f"VPN public IP: {NOT_KNOWN}" in page.sections["zones"]
-    assert f"Forwarded port: {NOT_KNOWN}" in page.sections["zones"]
+    assert f"VPN: {NOT_KNOWN}. Forwarded port: {NOT_KNOWN}." in page.sections["zones"]
     assert NOT_KNOWN in page.sections["wiring"]
     assert "The supervisor has not run yet." in page.sections["needs"]
+
+
+def test_the_last_port_sync_and_wire_run_are_shown(lab: Lab, tmp_path: Path) -> None:
+    lab.sync("changed", port=40123)
+    lab.wire(
+        LinkRecord("plex", "library", "Plex library sections", "waiting", "claim Plex first"),
+        summary="1 waiting",
+    )
+    page = read_page(render_page(lab.view(), zones(tmp_path)))
+
+    assert "VPN: connected. Forwarded port: 40123." in page.sections["zones"]
+    assert "Plex library sections" in page.sections["wiring"]
+    assert "waiting claim Plex first" in page.sections["wiring"]
 
 
 def test_every_value_is_escaped(lab: Lab, tmp_path: Path) -> None:
