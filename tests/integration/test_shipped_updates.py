@@ -305,11 +305,12 @@ def supervisor(lab: Homelab, registry: LocalRegistry) -> Iterator[str]:
     )
     wait_for_log(container, "update webhook on", 0, 30)
     with registry_relay(lab, registry, container):
-        # GET is refused (405) by the webhook itself: proof it is what answers on the port.
-        # Every 3 s: each request counts against the webhook's 30 a minute per client.
+        # The listener's own /health (no token; 200, or 503 with a reason): proof it is what
+        # answers on the port. Each answered request counts against its 30 a minute.
         def answers() -> bool:
-            with contextlib.suppress(httpx.HTTPError):
-                return httpx.get(webhook_url(lab), timeout=5).status_code == 405
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                answer = httpx.get(webhook_url(lab) + "health", timeout=5)
+                return answer.status_code in (200, 503) and "healthy" in answer.json()
             return False
 
         wait_until(answers, 30, "the webhook answering on its published port")
