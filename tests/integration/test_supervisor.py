@@ -265,6 +265,16 @@ def test_a_supervisor_killed_mid_cascade_finishes_it_without_recreating_twice(
     assert_healed_into_gluetun(lab)
 
 
+def supervisor_through_relay(
+    lab: Homelab, state_file: Path, receiver: NtfyReceiver, topic: str, tmp_path: Path
+) -> tuple[EngineRelay, SupervisorProcess]:
+    """Start a supervisor that reaches the engine through a relay the test can cut."""
+    relay = EngineRelay(tmp_path / "engine.sock")
+    relay.restore()
+    environment = {"MEDIASTACK_NOTIFY_URLS": receiver.url(topic), "DOCKER_HOST": relay.docker_host}
+    return relay, SupervisorProcess(lab.config_path, state_file, environment).start()
+
+
 def test_a_dropped_event_stream_is_reconnected_and_what_changed_is_healed(
     lab: Homelab,
     state_file: Path,
@@ -272,13 +282,7 @@ def test_a_dropped_event_stream_is_reconnected_and_what_changed_is_healed(
     topic: str,
     tmp_path: Path,
 ) -> None:
-    relay = EngineRelay(tmp_path / "engine.sock")
-    relay.restore()
-    supervisor = SupervisorProcess(
-        lab.config_path,
-        state_file,
-        {"MEDIASTACK_NOTIFY_URLS": receiver.url(topic), "DOCKER_HOST": relay.docker_host},
-    ).start()
+    relay, supervisor = supervisor_through_relay(lab, state_file, receiver, topic, tmp_path)
     try:
         relay.cut()  # what the supervisor sees while dockerd restarts
         supervisor.wait_for("event stream lost")
@@ -481,13 +485,7 @@ def test_gluetun_recreated_under_a_lease_while_the_stream_reconnects_costs_no_ca
     """What a host-run `mediastack update gluetun` does (its lease, then compose recreating
     gluetun and its dependents), with the supervisor's stream cut meanwhile: the re-read of
     the reconnect is left to the lease's holder, and its end finds nothing to heal."""
-    relay = EngineRelay(tmp_path / "engine.sock")
-    relay.restore()
-    supervisor = SupervisorProcess(
-        lab.config_path,
-        state_file,
-        {"MEDIASTACK_NOTIFY_URLS": receiver.url(topic), "DOCKER_HOST": relay.docker_host},
-    ).start()
+    relay, supervisor = supervisor_through_relay(lab, state_file, receiver, topic, tmp_path)
     recorder = EventRecorder.for_lab(lab.prefix)
     before = containers(lab.prefix)
     try:

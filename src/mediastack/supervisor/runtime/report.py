@@ -52,7 +52,7 @@ class SupervisorReport:
             "paused_until": _iso(self.paused_until),
             "problem": self.problem,
             "in_flight": _in_flight_json(self.in_flight),
-            "recent_cascades": [_history_json(entry) for entry in self.history],
+            "recent_cascades": [cascade_json(entry) for entry in self.history],
             "stopped_by_user": sorted(self.user_stopped),
         }
 
@@ -120,7 +120,8 @@ def _in_flight_json(cascade: InFlightCascade | None) -> dict[str, Any] | None:
     }
 
 
-def _history_json(entry: FinishedCascade) -> dict[str, Any]:
+def cascade_json(entry: FinishedCascade) -> dict[str, Any]:
+    """One finished cascade as JSON (``status --format json`` and the status API)."""
     return {
         "gluetun_id": entry.gluetun.container_id,
         "started_at": _iso(entry.started_at),

@@ -43,6 +43,7 @@ from mediastack.supervisor.runtime.job_records import (
     restarts_record_path,
     wiring_record_path,
 )
+from mediastack.supervisor.runtime.report import cascade_json
 from mediastack.supervisor.state import StateError, SupervisorStore
 from mediastack.supervisor.web.job_views import (
     RestartsView,
@@ -145,7 +146,7 @@ class StatusView:
             "health": _health_json(self.health),
             "cascades": {
                 "totals": self.totals.outcome_counts(),
-                "recent": [_cascade_json(entry) for entry in self.recent_cascades],
+                "recent": [cascade_json(entry) for entry in self.recent_cascades],
             },
             "backups": _backups_json(self.backups),
             "updates": {"rolled_back": dict(sorted(self.rolled_back.items()))},
@@ -315,18 +316,6 @@ def _health_json(health: HealthView) -> dict[str, Any]:
         "loop_turned_at": _iso(health.loop_turned_at),
         "stream_connected": health.stream_connected,
         "stream_since": _iso(health.stream_since),
-    }
-
-
-def _cascade_json(entry: FinishedCascade) -> dict[str, Any]:
-    return {
-        "gluetun_id": entry.gluetun.container_id,
-        "started_at": _iso(entry.started_at),
-        "finished_at": _iso(entry.finished_at),
-        "duration_seconds": round(entry.duration.total_seconds(), 3),
-        "outcome": entry.outcome.value,
-        "healed": list(entry.healed),
-        "failed": list(entry.failed),
     }
 
 
