@@ -129,7 +129,7 @@ def test_a_gluetun_restart_is_healed_into_the_new_namespace(
         before = containers(lab.prefix)
         recorder = EventRecorder.for_lab(lab.prefix)
         docker("restart", "-t", "1", before["gluetun"])
-        (cascade,) = wait_for_cascades(state_file, 1)
+        (cascade,) = wait_for_cascades(state_file, 1, supervisor=supervisor)
         assert cascade.outcome is Outcome.HEALED
         assert cascade.healed == DEPENDENTS
         after = containers(lab.prefix)

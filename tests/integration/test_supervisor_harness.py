@@ -296,13 +296,24 @@ def history(state_file: Path) -> tuple[FinishedCascade, ...]:
     return read_report(state_file, Supervisor(), datetime.now(UTC)).history
 
 
-def wait_for_cascades(state_file: Path, count: int, timeout: float = WAIT_SECONDS) -> Any:
-    """Return the history once it holds ``count`` finished cascades (most recent first)."""
-    return wait_until(
-        lambda: (found := history(state_file)) and len(found) >= count and found,
-        timeout,
-        f"{count} finished cascade(s) in {state_file}",
-    )
+def wait_for_cascades(
+    state_file: Path,
+    count: int,
+    timeout: float = WAIT_SECONDS,
+    supervisor: SupervisorProcess | None = None,
+) -> Any:
+    """Return the history once it holds ``count`` finished cascades (most recent first); a
+    timeout shows ``supervisor``'s log when given."""
+    try:
+        return wait_until(
+            lambda: (found := history(state_file)) and len(found) >= count and found,
+            timeout,
+            f"{count} finished cascade(s) in {state_file}",
+        )
+    except AssertionError as error:
+        if supervisor is None:
+            raise
+        raise AssertionError(f"{error}; the supervisor's log:\n{supervisor.log()}") from None
 
 
 # -- what the engine recorded -----------------------------------------------------------------

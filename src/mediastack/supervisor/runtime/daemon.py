@@ -503,6 +503,7 @@ class SupervisorDaemon:
         )
         if not self._cascade_held(f"the engine read ({reason})"):
             self._feed(EngineState(gluetun, survey.gluetun_healthy, survey.staleness))
+        self._feed_all(self._verifier.recheck_all())  # their events may be among those missed
         now = self._now()
         for report in reports:
             self._execute_all(self._autoheal.report(report, now))
@@ -619,7 +620,8 @@ class SupervisorDaemon:
                 self._recreate(action)
             case VerifyDependents():
                 targets = [self._target(service) for service in action.services]
-                self._feed_all(self._verifier.start(action.gluetun, targets, action.deadline))
+                deadline = action.deadline
+                self._feed_all(self._verifier.start(action.gluetun, targets, deadline, self._now()))
             case RestartContainer():
                 self._restart(action)
             case Reread():

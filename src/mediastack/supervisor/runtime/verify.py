@@ -5,6 +5,12 @@ when the engine says something about it (its ``start``, ``die`` or ``health_stat
 the health event is exactly when the answer can change) and one last time at the deadline,
 when "not yet" becomes a failure. A check the engine could not answer is reported as
 ``PROBE_UNAVAILABLE`` at once, never as a failure: the core retries it later, bounded.
+
+A safety net against a missed event (dropped with a flood, lost while the stream was down, or
+never delivered: seen twice in a loaded lab, the eight healed dependents waiting minutes for
+their deadline): while a verification is pending it is also checked every
+``RECHECK_SECONDS``, and every pending one is checked after a full engine re-read. Only while
+a cascade verifies: an idle supervisor still polls nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mediastack.adapters.errors import AdapterError
 from mediastack.supervisor.actions import Gluetun
@@ -23,6 +29,7 @@ from mediastack.supervisor.runtime.discovery import DependentTarget, Probe
 logger = logging.getLogger(__name__)
 
 RECHECK_KINDS = frozenset({EventKind.START, EventKind.DIE, EventKind.HEALTH, EventKind.DESTROY})
+RECHECK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,7 @@ class _Pending:
     target: DependentTarget
     deadline: datetime
     detail: str = "not checked yet"
+    recheck_at: datetime | None = None  # None: only on events and at the deadline
 
 
 class Verifier:
@@ -46,12 +54,22 @@ class Verifier:
         return tuple(sorted(self._pending))
 
     def start(
-        self, gluetun: Gluetun, targets: Iterable[DependentTarget], deadline: datetime
+        self,
+        gluetun: Gluetun,
+        targets: Iterable[DependentTarget],
+        deadline: datetime,
+        now: datetime | None = None,
     ) -> list[VerificationResult]:
-        """Begin verifying ``targets`` until ``deadline``; return the answers known at once."""
+        """Begin verifying ``targets`` until ``deadline`` (given ``now``, also every
+        ``RECHECK_SECONDS``); return the answers known at once."""
+        recheck_at = None if now is None else now + timedelta(seconds=RECHECK_SECONDS)
         for target in targets:
-            self._pending[target.key] = _Pending(gluetun, target, deadline)
+            self._pending[target.key] = _Pending(gluetun, target, deadline, recheck_at=recheck_at)
         return self.recheck([target.key for target in targets])
+
+    def recheck_all(self) -> list[VerificationResult]:
+        """Check every pending verification again (after a full engine re-read)."""
+        return self.recheck(list(self._pending))
 
     def recheck(self, keys: Iterable[str]) -> list[VerificationResult]:
         """Check these pending dependents again; return the answers now known."""
@@ -69,13 +87,30 @@ class Verifier:
         return [key for key, pending in self._pending.items() if _is_about(event, pending.target)]
 
     def expire(self, now: datetime) -> list[VerificationResult]:
-        """Give every verification whose deadline passed its last check; return the answers."""
+        """Give every verification whose deadline passed its last check, and check those whose
+        recheck is due; return the answers."""
         due = [key for key, pending in self._pending.items() if pending.deadline <= now]
-        return [result for key in due if (result := self._check(key, final=True)) is not None]
+        results = [result for key in due if (result := self._check(key, final=True)) is not None]
+        recheck = [
+            key
+            for key, pending in self._pending.items()
+            if pending.recheck_at is not None and pending.recheck_at <= now
+        ]
+        for key in recheck:
+            self._pending[key] = replace(
+                self._pending[key], recheck_at=now + timedelta(seconds=RECHECK_SECONDS)
+            )
+        return results + self.recheck(recheck)
 
     def next_wakeup(self) -> datetime | None:
-        """Return the earliest deadline, or None."""
-        return min((pending.deadline for pending in self._pending.values()), default=None)
+        """Return the earliest deadline or recheck, or None."""
+        moments = [
+            moment
+            for pending in self._pending.values()
+            for moment in (pending.deadline, pending.recheck_at)
+            if moment is not None
+        ]
+        return min(moments, default=None)
 
     def forget(self) -> None:
         """Drop every pending verification (on shutdown: the saved state re-issues them)."""

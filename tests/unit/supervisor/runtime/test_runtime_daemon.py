@@ -18,6 +18,7 @@ from mediastack.supervisor.clock import FakeClock
 from mediastack.supervisor.progress import DependentStatus
 from mediastack.supervisor.runtime.job_records import read_restarts_record, restarts_record_path
 from mediastack.supervisor.runtime.messages import StopRequested, StreamConnected, StreamLost
+from mediastack.supervisor.runtime.verify import RECHECK_SECONDS
 from mediastack.supervisor.state import SupervisorStore
 
 FAST = Supervisor(
@@ -371,3 +372,17 @@ def test_a_resumed_stream_the_daemon_did_not_see_connected_is_reread(
     assert reads and fresh.daemon.engine_rereads == 1
     fresh.feed(StreamLost("the event stream failed", 0.5), StreamConnected(1, resumed=True))
     assert fresh.daemon.engine_rereads == 2
+
+
+def test_a_healthy_dependent_whose_event_never_came_is_verified_within_seconds(
+    harness: Harness,
+) -> None:
+    """The safety net under the event-driven verification: a missed ``health_status`` (a
+    flood, a stream cut) costs at most ``RECHECK_SECONDS``, not the whole verify deadline."""
+    restart_gluetun(harness)
+    for service in DEPENDENTS:
+        harness.world.set_health(service, "healthy")  # no event reaches the daemon
+    assert harness.store.history() == ()
+    harness.advance(RECHECK_SECONDS)
+    (cascade,) = harness.store.history()
+    assert cascade.outcome is Outcome.HEALED and cascade.healed == DEPENDENTS
