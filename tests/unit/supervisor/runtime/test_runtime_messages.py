@@ -53,5 +53,7 @@ def test_a_gluetun_restart_lost_in_a_flood_is_healed_by_the_re_read(tmp_path: Pa
         harness.inbox.put(message)
     harness.world.restart_gluetun(healthy=True)
     harness.inbox.put(harness.world.event("start", "gluetun"))  # dropped: past the limit
+    rereads = harness.daemon.engine_rereads
     harness.daemon.process_waiting()
+    assert harness.daemon.engine_rereads == rereads + 1  # the overflow's re-read found it
     assert harness.recreator.calls == [DEPENDENTS]
