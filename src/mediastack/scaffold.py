@@ -32,6 +32,8 @@ GENERATED_VARIABLES = (
     "QBITTORRENT_PASSWORD",
     # The log-in `mediastack wire` gives Sonarr, Radarr and Prowlarr (forms authentication).
     "APPS_PASSWORD",
+    # The read-only token of the supervisor's status page, API and metrics (status.*).
+    "MEDIASTACK_STATUS_TOKEN",
 )
 # Values init sets to a fixed default (the user may change them): not secret on their own.
 DEFAULT_VARIABLES = {"APPS_USERNAME": "admin"}
@@ -130,6 +132,22 @@ def write_secrets_file(path: Path) -> list[str]:
     atomic_write(path, "\n".join(lines) + "\n", 0o600)
     current = read_secrets(path)
     return [name for name in PLACEHOLDERS if current[name].startswith(PLACEHOLDER_PREFIX)]
+
+
+def missing_generated_variables(path: Path) -> list[str]:
+    """Return the generated variables ``path`` (an existing .env) lacks or leaves empty: a
+    homelab made by an older mediastack has no status token yet."""
+    existing = read_secrets(path)
+    return [name for name in GENERATED_VARIABLES if not existing.get(name)]
+
+
+def add_generated_variables(path: Path) -> list[str]:
+    """Give .env the generated variables it lacks (``write_secrets_file`` keeps every value
+    already there, and its mode 0600); return their names."""
+    missing = missing_generated_variables(path)
+    if missing:
+        write_secrets_file(path)
+    return missing
 
 
 def create_folders(loaded: LoadedConfig) -> list[Path]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mediastack.render.environment import read_secrets
-from mediastack.scaffold import write_secrets_file
+from mediastack.scaffold import add_generated_variables, write_secrets_file
 
 
 def test_init_writes_the_apps_login_user_admin_and_a_random_password(tmp_path: Path) -> None:
@@ -33,3 +33,22 @@ def test_re_init_keeps_a_generated_apps_password(tmp_path: Path) -> None:
     before = read_secrets(path)["APPS_PASSWORD"]
     write_secrets_file(path)
     assert read_secrets(path)["APPS_PASSWORD"] == before
+
+
+def test_init_generates_the_read_only_status_token(tmp_path: Path) -> None:
+    path = tmp_path / ".env"
+    write_secrets_file(path)
+    assert len(read_secrets(path)["MEDIASTACK_STATUS_TOKEN"]) >= 16
+
+
+def test_an_older_env_gets_the_status_token_and_keeps_every_value(tmp_path: Path) -> None:
+    path = tmp_path / ".env"
+    path.write_text("APPS_PASSWORD=mine-mine-mine\nMY_OWN=1\n", encoding="utf-8")
+    path.chmod(0o600)
+    added = add_generated_variables(path)
+    values = read_secrets(path)
+    assert "MEDIASTACK_STATUS_TOKEN" in added and "APPS_PASSWORD" not in added
+    assert values["APPS_PASSWORD"] == "mine-mine-mine" and values["MY_OWN"] == "1"
+    assert len(values["MEDIASTACK_STATUS_TOKEN"]) >= 16
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert add_generated_variables(path) == []  # once

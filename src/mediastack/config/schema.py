@@ -319,7 +319,8 @@ class Webhook(StrictModel):
     enabled: bool = Field(False, description="Serve the webhook (WUD's HTTP trigger posts here).")
     bind_address: str | None = Field(
         None,
-        description="Address the webhook listens on. Unset: in the supervisor's container its "
+        description="Address the supervisor's listener (this webhook and the status pages) "
+        "listens on. Unset: in the supervisor's container its "
         "own interfaces (the ops networks; the host publishes the port on "
         "network.bind_address only), in a supervisor run on the host 127.0.0.1. Plain HTTP: "
         "0.0.0.0 (every interface) only when set here; not a loopback address while the "
@@ -329,8 +330,8 @@ class Webhook(StrictModel):
         8099,
         ge=1,
         le=65535,
-        description="Port the webhook listens on; the supervisor service publishes it on "
-        "network.bind_address.",
+        description="Port of the supervisor's listener (this webhook and the status page, "
+        "API and metrics); the supervisor service publishes it on network.bind_address.",
     )
     token_variable: str = Field(
         "MEDIASTACK_WEBHOOK_TOKEN",
@@ -352,6 +353,57 @@ class Webhook(StrictModel):
         if value is not None:
             ipaddress.ip_address(value)
         return value
+
+
+class StatusPage(StrictModel):
+    """The supervisor's read-only status surface, on its one listener (the address and port
+    of ``updates.webhook``): the live page, the JSON API, Prometheus metrics, dashboard labels
+    and push pings. Nothing served here can change anything."""
+
+    enabled: bool = Field(
+        True,
+        description="Serve / (the live status page), /api/v1/status, /api/v1/summary, "
+        "/api/v1/events, /metrics and /health on updates.webhook.port (the supervisor service "
+        "publishes it on network.bind_address).",
+    )
+    token_variable: str = Field(
+        "MEDIASTACK_STATUS_TOKEN",
+        pattern=_VARIABLE_PATTERN,
+        description="Name of the .env variable holding the read-only token every route but "
+        "/health wants (`Authorization: Bearer <token>`, or Basic with it as the password); "
+        "`init` and `up` generate it. Not wanted when the listener is bound to loopback only. "
+        "It cannot trigger an update: the webhook has its own token.",
+    )
+    requests_per_minute: int = Field(
+        120,
+        ge=1,
+        le=6000,
+        description="Read requests allowed per client and minute (counted apart from the "
+        "webhook's updates.webhook.requests_per_minute).",
+    )
+    dashboard_labels: bool = Field(
+        True,
+        description="Render Homepage (homepage.*, a customapi widget on /api/v1/summary) and "
+        "Glance (glance.*; gluetun the parent of its dependents) labels on the services.",
+    )
+    dashboard_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s/]+(/.*)?$",
+        description="Base URL a dashboard reaches the supervisor at, e.g. "
+        "http://192.168.1.10:8099. Unset: http://supervisor:<port> (a dashboard on the shared "
+        "network).",
+    )
+    push_urls_variable: str = Field(
+        "MEDIASTACK_PUSH_URLS",
+        pattern=_VARIABLE_PATTERN,
+        description="Name of the .env variable holding push-monitor URLs (healthchecks.io "
+        "https://hc-ping.com/<uuid>, Uptime Kuma https://kuma.example/api/push/<token>), "
+        "separated by spaces or commas: each is fetched after every healthy check, so the "
+        "monitor alerts when the pings stop. Unset or empty pings nothing.",
+    )
+    push_interval_seconds: int = Field(
+        60, ge=10, le=86400, description="Seconds between two checks that may ping."
+    )
 
 
 class Updates(StrictModel):
@@ -458,6 +510,9 @@ class Config(StrictModel):
     portsync: PortSync = Field(default_factory=PortSync, description="Forwarded-port sync.")
     wiring: Wiring = Field(default_factory=Wiring, description="App-to-app links (wire).")
     updates: Updates = Field(default_factory=Updates, description="Image updates.")
+    status: StatusPage = Field(
+        default_factory=StatusPage, description="Status page, API, metrics, dashboards."
+    )
     backups: Backups = Field(default_factory=Backups, description="Config backups.")
     apps: Apps = Field(default_factory=Apps, description="The apps' own config files.")
 

@@ -1,5 +1,7 @@
 """Everything ``up`` does before compose starts a container, in this order:
 
+0. give .env the generated secrets it lacks (a homelab an older mediastack made has no status
+   token yet; every value already there is kept);
 1. render when mediastack.yaml or .env changed after the last render (``preflight``);
 2. refuse (ConfigError, exit 2) while a secret the targeted stacks need is a placeholder;
 3. write the apps' own config files (``mediastack.appconfig``: qBittorrent's password hash,
@@ -25,6 +27,7 @@ from mediastack.appconfig.write import AppConfigResult, apply_app_configs, plan_
 from mediastack.catalogue import Stack
 from mediastack.config import LoadedConfig
 from mediastack.render.environment import read_secrets
+from mediastack.scaffold import add_generated_variables, missing_generated_variables
 from mediastack.stack.preflight import render_if_stale, require_no_placeholders
 from mediastack.stack.rendered import RenderedProject
 from mediastack.stack.status import project_containers
@@ -51,6 +54,7 @@ def prepare_up(
     (placeholders, a config that does not render), TargetError / RenderedFileError (TARGETs),
     AdapterError (the image build). ``engine`` and ``images`` may be None only with
     ``dry_run``."""
+    _add_generated_secrets(loaded, say, dry_run)
     render_if_stale(loaded, say, dry_run)
     projects = [target.project for target in resolve_targets(loaded, targets)]
     stacks = {project.stack for project in projects}
@@ -59,6 +63,19 @@ def prepare_up(
     if Stack.OPS in stacks:
         _supervisor_image(loaded, engine, images, say, dry_run)
     return stacks
+
+
+def _add_generated_secrets(loaded: LoadedConfig, say: Callable[[str], None], dry_run: bool) -> None:
+    if not loaded.env_file.exists():
+        return  # require_no_placeholders says how to make it
+    if dry_run:
+        missing = missing_generated_variables(loaded.env_file)
+        if missing:
+            say(f"would add to {loaded.env_file.name}: {', '.join(missing)}")
+        return
+    added = add_generated_variables(loaded.env_file)
+    if added:
+        say(f"added to {loaded.env_file.name}: {', '.join(added)} (generated)")
 
 
 def write_app_configs(

@@ -18,6 +18,7 @@ from mediastack.links.endpoints import Vantage
 from mediastack.links.link import LinkStatus
 from mediastack.links.report import LinkState
 from mediastack.render import render_to_disk
+from mediastack.render.environment import read_secrets
 from mediastack.stack import first_start
 from mediastack.stack.preflight import placeholder_problems, render_if_stale, stale_reason
 from mediastack.supervisor_image import build as image_build
@@ -215,3 +216,18 @@ def test_up_writes_the_app_configs_before_compose_and_never_under_a_running_app(
     assert code == 0
     assert conf.read_text() == before
     assert "skipped-running" in out and "stop it" in out
+
+
+def test_up_gives_an_older_env_the_status_token_and_a_dry_run_only_says_so(
+    tmp_path: Path, wiring: Wiring
+) -> None:
+    loaded = homelab(tmp_path)
+    assert "MEDIASTACK_STATUS_TOKEN" not in read_secrets(loaded.env_file)
+    code, out, err = invoke(loaded, "up", "ops", "--no-wait", "--dry-run")
+    assert code == 0, err
+    assert "would add to .env: " in out and "MEDIASTACK_STATUS_TOKEN" in out
+    assert "MEDIASTACK_STATUS_TOKEN" not in read_secrets(loaded.env_file)
+    code, out, err = invoke(loaded, "up", "ops", "--no-wait")
+    assert code == 0, err
+    assert "added to .env: " in out
+    assert len(read_secrets(loaded.env_file)["MEDIASTACK_STATUS_TOKEN"]) >= 16
