@@ -41,8 +41,8 @@ from mediastack.updates import (
     Stage,
     UpdateQueue,
     UpdateRequest,
+    build_listener,
     build_updater,
-    build_webhook_server,
 )
 
 # Not `mstest*`: other engine tests remove every `mstest*` project before and after they run,
@@ -256,7 +256,7 @@ def test_a_wud_payload_queues_an_update_that_is_applied(
     payload["name"] = f"{PROJECT_PREFIX}-vpn-sonarr-1"
     payload["labels"] = {}
     queue = UpdateQueue()
-    server = build_webhook_server(homelab.loaded(), queue.put, {})
+    server = build_listener(homelab.loaded(), queue.put, {})
     server.start()
     try:
         host, port = server.address

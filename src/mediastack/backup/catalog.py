@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mediastack.backup.naming import ArchiveName, is_leftover, parse_archive_name
-from mediastack.backup.verify import VerifyState, read_state
+from mediastack.backup.verify_record import VerifyState, read_state
 
 
 @dataclass(frozen=True)

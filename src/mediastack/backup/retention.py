@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
-from mediastack.backup.verify import VerifyState
+from mediastack.backup.verify_record import VerifyState
 
 NEWEST_VERIFIED = "newest verified"
 Period = tuple[int, ...]

@@ -16,7 +16,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +24,10 @@ from mediastack.backup.databases import SQLITE_MAGIC, has_sqlite_header, integri
 from mediastack.backup.errors import BackupError
 from mediastack.backup.manifest import Manifest
 from mediastack.backup.naming import verify_record_path
+from mediastack.backup.verify_record import VerifyState
 from mediastack.render import atomic_write
 
 CHUNK_SIZE = 1024 * 1024
-
-
-class VerifyState(StrEnum):
-    """What is known about an archive's soundness."""
-
-    VERIFIED = "verified"
-    FAILED = "failed"
-    UNVERIFIED = "unverified"  # never verified, or changed since
 
 
 @dataclass(frozen=True)
@@ -162,18 +154,3 @@ def write_record(report: VerifyReport, checked_at: datetime) -> None:
         atomic_write(verify_record_path(report.archive), json.dumps(document, indent=2), 0o600)
     except OSError:
         return
-
-
-def read_state(archive: Path, size: int) -> tuple[VerifyState, datetime | None]:
-    """Given an archive and its current size, return what its record says, and when it was
-    checked. No record, an unreadable one, or one for another size: unverified."""
-    try:
-        document = json.loads(verify_record_path(archive).read_text(encoding="utf-8"))
-        state = VerifyState(document["state"])
-        checked_at = datetime.fromisoformat(document["checked_at"])
-        recorded_size = int(document["archive_size"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return VerifyState.UNVERIFIED, None
-    if recorded_size != size:
-        return VerifyState.UNVERIFIED, None
-    return state, checked_at

@@ -94,7 +94,7 @@ def _vpn_secrets(loaded: LoadedConfig) -> dict[str, str]:
 
 
 def _webhook_of(loaded: LoadedConfig, definition: ServiceDefinition) -> list[PublishedPort]:
-    """The update webhook the supervisor service publishes when it is on (render does too)."""
+    """The listener the supervisor service publishes when it is on (render does too)."""
     port = webhook_port(loaded, definition)
     if port is None:
         return []

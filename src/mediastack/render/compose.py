@@ -27,7 +27,8 @@ AUTOHEAL_LABEL = "autoheal"
 # Each socket proxy answers on a project-internal network of its own (the catalogue's
 # ``engine_network``), joined only by its clients: a container that reached the supervisor's
 # could ask the engine for a privileged container (root on the host).
-# The daemon serves the update webhook (updates.webhook) from the supervisor service.
+# The daemon serves its listener (the status pages, status.*, and the update webhook,
+# updates.webhook; one address and port) from the supervisor service.
 SUPERVISOR = "supervisor"
 WEBHOOK_PORT_PATH = "updates.webhook.port"
 
@@ -95,7 +96,7 @@ def _host_ports(
     loaded: LoadedConfig, definition: ServiceDefinition
 ) -> Iterator[tuple[str, str, int]]:
     """Yield (owner, config key that moves it, host port) for every port ``definition``
-    publishes: gluetun's include its dependents', the supervisor's its webhook."""
+    publishes: gluetun's include its dependents', the supervisor's its listener."""
     owners = [definition]
     if definition.zone == Zone.GLUETUN:
         owners += [d for d in loaded.enabled_services(Stack.VPN) if d.zone == Zone.VPN]
@@ -104,33 +105,38 @@ def _host_ports(
             if port.publish or owner.zone == Zone.HOST:
                 key_path = f"services.{owner.name}.ports.{port.name}"
                 yield owner.name, key_path, host_port_of(loaded, owner, port.name)
-    webhook = webhook_port(loaded, definition)
-    if webhook is not None:
-        yield f"{definition.name} (the update webhook)", WEBHOOK_PORT_PATH, webhook
+    listener = webhook_port(loaded, definition)
+    if listener is not None:
+        yield f"{definition.name} (its listener)", WEBHOOK_PORT_PATH, listener
+
+
+def listener_on(loaded: LoadedConfig) -> bool:
+    """Return whether the supervisor serves its listener: the status pages or the webhook."""
+    return loaded.config.status.enabled or loaded.config.updates.webhook.enabled
 
 
 def webhook_port(loaded: LoadedConfig, definition: ServiceDefinition) -> int | None:
-    """Return the port the supervisor service publishes for the update webhook, or None (not
-    the supervisor, or the webhook is off). The daemon listens on it inside its container;
-    the host side binds ``network.bind_address``, like every published port."""
-    webhook = loaded.config.updates.webhook
-    if definition.name != SUPERVISOR or not webhook.enabled:
+    """Return the port the supervisor service publishes for its listener (the status pages
+    and the update webhook), or None (not the supervisor, or both are off). The daemon
+    listens on it inside its container; the host side binds ``network.bind_address``, like
+    every published port."""
+    if definition.name != SUPERVISOR or not listener_on(loaded):
         return None
-    return webhook.port
+    return loaded.config.updates.webhook.port
 
 
 def _webhook_address_problems(loaded: LoadedConfig) -> Iterator[ConfigProblem]:
-    """Yield a problem when the webhook would listen on a loopback address inside the
+    """Yield a problem when the listener would listen on a loopback address inside the
     supervisor's container: neither the published port nor WUD on the bridge reach that."""
     webhook = loaded.config.updates.webhook
-    if not webhook.enabled or not loaded.is_enabled(CATALOGUE[SUPERVISOR]):
+    if not listener_on(loaded) or not loaded.is_enabled(CATALOGUE[SUPERVISOR]):
         return
     if webhook.bind_address is not None and ipaddress.ip_address(webhook.bind_address).is_loopback:
         yield ConfigProblem(
             "updates.webhook.bind_address",
-            f"the webhook would listen on {webhook.bind_address} inside the supervisor's "
+            f"the listener would listen on {webhook.bind_address} inside the supervisor's "
             "container, where nothing outside it can reach it",
-            "remove it (unset, the webhook listens on the container's own interfaces, "
+            "remove it (unset, the listener uses the container's own interfaces, "
             "0.0.0.0 there); network.bind_address is where the host publishes it",
         )
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         NoMaintenance,
         RollbackMemory,
     )
+    from mediastack.updates.listening import build_listener
     from mediastack.updates.model import (
         ApplyResult,
         CheckResult,
@@ -50,12 +51,7 @@ if TYPE_CHECKING:
         UpdateListener,
         notification_for,
     )
-    from mediastack.updates.pipeline import (
-        Updater,
-        UpdateRun,
-        build_updater,
-        build_webhook_server,
-    )
+    from mediastack.updates.pipeline import Updater, UpdateRun, build_updater
     from mediastack.updates.queue import UpdateQueue, UpdateRequest
     from mediastack.updates.schedule import UpdateSchedule
     from mediastack.updates.webhook import WebhookConfigError, WebhookServer
@@ -85,7 +81,7 @@ _MODULE_OF = {
     "Updater": "mediastack.updates.pipeline",
     "UpdateRun": "mediastack.updates.pipeline",
     "build_updater": "mediastack.updates.pipeline",
-    "build_webhook_server": "mediastack.updates.pipeline",
+    "build_listener": "mediastack.updates.listening",
     "UpdateQueue": "mediastack.updates.queue",
     "UpdateRequest": "mediastack.updates.queue",
     "UpdateSchedule": "mediastack.updates.schedule",
@@ -132,7 +128,7 @@ __all__ = [
     "Updater",
     "WebhookConfigError",
     "WebhookServer",
+    "build_listener",
     "build_updater",
-    "build_webhook_server",
     "notification_for",
 ]

@@ -10,7 +10,7 @@ run = updater.handle(UpdateRequest(Source.WEBHOOK, frozenset({"sonarr"})))
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from mediastack.adapters.compose import ComposeProject
@@ -18,7 +18,6 @@ from mediastack.adapters.engine import ContainerReader
 from mediastack.adapters.executor import Executor
 from mediastack.adapters.registry import RegistryClient
 from mediastack.config import LoadedConfig
-from mediastack.render.environment import read_secrets
 from mediastack.stack.lease import LeaseHolder, lease_folder
 from mediastack.stack.rendered import require_rendered
 from mediastack.updates.apply import Applier, ApplySettings, ProjectHandle
@@ -45,15 +44,6 @@ from mediastack.updates.notices import UpdateListener, safe_notify
 from mediastack.updates.planner import plan_updates
 from mediastack.updates.queue import UpdateRequest
 from mediastack.updates.stopping import NEVER_STOPPED, UpdateStop
-from mediastack.updates.webhook import (
-    Enqueue,
-    Pages,
-    WebhookConfigError,
-    WebhookServer,
-    WebhookSettings,
-    webhook_bind_address,
-)
-from mediastack.updates.wud import ServiceDirectory
 
 
 @dataclass(frozen=True)
@@ -206,40 +196,3 @@ def build_updater(
         memory=memory,
     )
 
-
-def webhook_token(loaded: LoadedConfig, environment: Mapping[str, str]) -> str:
-    """Return the webhook token: the variable named by ``updates.webhook.token_variable`` from
-    ``environment`` (the supervisor container's), else from the .env file; "" when unset."""
-    variable = loaded.config.updates.webhook.token_variable
-    return environment.get(variable) or read_secrets(loaded.env_file).get(variable, "")
-
-
-def build_webhook_server(
-    loaded: LoadedConfig,
-    enqueue: Enqueue,
-    environment: Mapping[str, str],
-    pages: Callable[[WebhookSettings], Pages] | None = None,
-) -> WebhookServer:
-    """Return the webhook server configured by ``updates.webhook`` (not started), mapping
-    payloads onto the rendered stacks' services and handing each accepted request to
-    ``enqueue``; ``pages`` builds, from its settings, the read-only GET routes it serves too.
-    Raise WebhookConfigError when the token is missing or too short, and
-    RenderedFileError when nothing is rendered."""
-    webhook = loaded.config.updates.webhook
-    token = webhook_token(loaded, environment)
-    if not token:
-        raise WebhookConfigError(
-            f"updates.webhook is enabled but {webhook.token_variable} is not set: put a token "
-            f"in .env (e.g. `openssl rand -hex 32`) and the same one in WUD's "
-            "WUD_TRIGGER_HTTP_<NAME>_AUTH_BEARER"
-        )
-    settings = WebhookSettings(
-        bind_address=webhook_bind_address(webhook.bind_address, environment),
-        port=webhook.port,
-        token=token,
-        max_body_bytes=webhook.max_body_bytes,
-        requests_per_minute=webhook.requests_per_minute,
-    )
-    directory = ServiceDirectory(require_rendered(loaded))
-    served = pages(settings) if pages is not None else None
-    return WebhookServer(settings, directory, enqueue, pages=served)

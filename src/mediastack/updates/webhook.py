@@ -18,9 +18,12 @@ same shape when everything was ignored (no update available, not our service); 4
 request that is not HTTP or a body that is not WUD's payload; 405 for anything but POST
 (configure WUD's method POST, its default); 503 when the queue refuses.
 
-Read-only pages: given ``pages`` (the supervisor's status routes), a GET is handed to them
-after the rate limit and before any body is read (a GET's body is never read); they check
-their own token. Without ``pages`` a GET is a 405 as before. A page whose body is a
+The same listener serves the supervisor's read-only pages: given ``pages`` (its status
+routes), a GET is handed to them after its own rate limit (``read_requests_per_minute``, a
+window apart from the POSTs') and before any body is read (a GET's body is never read); they
+check their own token. Without ``pages`` a GET is a 405. With the update webhook off (no
+``token``) the listener serves the pages only and a POST is a 404 that says how to switch it
+on. A page whose body is a
 ``StreamBody`` (server-sent events) keeps its connection, and so one slot, for as long as that
 body bounds itself: the status stream takes at most a few of the slots, each for minutes.
 """
@@ -78,15 +81,19 @@ class WebhookSettings:
 
     bind_address: str
     port: int
-    token: str
+    # None: the update webhook is off and only the read-only pages are served (a POST is 404).
+    token: str | None
     max_body_bytes: int = 1_048_576
     requests_per_minute: int = 30
+    # GETs (the pages, a scrape, a dashboard's poll) have their own window, so a dashboard
+    # cannot use up WUD's.
+    read_requests_per_minute: int = 120
     max_connections: int = 8
     # One deadline for the whole request (head and body), not a timeout per read.
     request_deadline_seconds: float = 10.0
 
     def __post_init__(self) -> None:
-        if len(self.token) < MINIMUM_TOKEN_LENGTH:
+        if self.token is not None and len(self.token) < MINIMUM_TOKEN_LENGTH:
             raise WebhookConfigError(
                 f"the webhook token must be at least {MINIMUM_TOKEN_LENGTH} characters "
                 "(e.g. `openssl rand -hex 32`)"
@@ -191,6 +198,7 @@ class WebhookServer:
         self._enqueue = enqueue
         self._monotonic = monotonic
         self._limiter = SlidingWindowLimiter(settings.requests_per_minute)
+        self._read_limiter = SlidingWindowLimiter(settings.read_requests_per_minute)
         self._server: _SlotServer | None = None
         self._thread: threading.Thread | None = None
         # Set by stop(): open streams end within a second (a plain request by its deadline).
@@ -229,10 +237,12 @@ class WebhookServer:
     def decide_head(self, client: str, head: RequestHead) -> Answer | ReadBody:
         """Decide on a request from its head alone: an answer, or how many body bytes to read.
         Pure apart from the limiter's memory; the token is checked before any body is read."""
-        admission = self._limiter.admit(client, self._monotonic())
+        reading = head.method == "GET" and self._pages is not None
+        limiter = self._read_limiter if reading else self._limiter
+        admission = limiter.admit(client, self._monotonic())
         if not admission.allowed:
             return _too_many(admission.retry_after_seconds)
-        if head.method == "GET" and self._pages is not None:
+        if reading and self._pages is not None:
             return self._pages.answer(head)
         if head.method != "POST":
             allowed = "GET, POST" if self._pages is not None else "POST"
@@ -240,6 +250,11 @@ class WebhookServer:
                 HTTPStatus.METHOD_NOT_ALLOWED,
                 {"error": "POST only (WUD's default method)"},
                 {"Allow": allowed},
+            )
+        if self.settings.token is None:
+            return _refusal(
+                HTTPStatus.NOT_FOUND,
+                "the update webhook is off: set updates.webhook.enabled: true and a token",
             )
         if not token_matches(head.header("Authorization"), self.settings.token):
             return Answer(

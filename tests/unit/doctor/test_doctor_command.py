@@ -79,8 +79,12 @@ def healthy_config(make_config: MakeConfig) -> LoadedConfig:
     overrides = "".join(
         f"  {port.service}: {{ports: {{{port.port_name}: {free_port()}}}}}\n"
         for port in expected_published_ports(loaded)
+        if port.service != "supervisor"  # its listener moves with updates.webhook.port
     )
-    text = "media_server: jellyfin\nnetwork: {bind_address: 127.0.0.1}\nservices:\n" + overrides
+    text = (
+        "media_server: jellyfin\nnetwork: {bind_address: 127.0.0.1}\n"
+        f"updates: {{webhook: {{port: {free_port()}}}}}\nservices:\n{overrides}"
+    )
     return make_config(text, folders=True)
 
 

@@ -339,8 +339,13 @@ def test_published_ports_agree_with_what_the_renderer_publishes(make_config: Mak
     assert expected == rendered
 
 
-def test_the_update_webhook_port_is_checked_when_it_is_on(make_config: MakeConfig) -> None:
+def test_the_listener_port_is_checked_while_the_pages_or_the_webhook_are_on(
+    make_config: MakeConfig,
+) -> None:
     on = make_config("updates: {webhook: {enabled: true, port: 18099}}\n")
     ports = {port.service: port for port in expected_published_ports(on)}
     assert ports["supervisor"] == PublishedPort("supervisor", "webhook", "0.0.0.0", 18099)
-    assert "supervisor" not in {port.service for port in expected_published_ports(make_config())}
+    pages_only = {port.service: port for port in expected_published_ports(make_config())}
+    assert pages_only["supervisor"].port == 8099  # the status pages are on by default
+    off = make_config("status: {enabled: false}\n")
+    assert "supervisor" not in {port.service for port in expected_published_ports(off)}

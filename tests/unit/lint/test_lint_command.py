@@ -54,7 +54,7 @@ def test_warnings_only_exit_0_with_a_summary(rendered: RenderedTree) -> None:
     result = run_with_config(rendered)
     assert result.exit_code == 0, result.output
     assert "NET001" in flat(result.stdout)
-    assert "0 errors, 4 warnings in 3 compose files" in flat(result.stdout)
+    assert "0 errors, 5 warnings in 3 compose files" in flat(result.stdout)
 
 
 def test_clean_render_exits_0(rendered_local: RenderedTree) -> None:
@@ -70,7 +70,7 @@ def test_an_error_exits_1(rendered: RenderedTree) -> None:
     result = run_with_config(rendered)
     assert result.exit_code == 1
     assert "HLK003" in result.stdout and "fix:" in flat(result.stdout)
-    assert "1 error, 4 warnings" in flat(result.stdout)
+    assert "1 error, 5 warnings" in flat(result.stdout)
 
 
 def test_json_shape_and_nothing_else_on_stdout(rendered: RenderedTree) -> None:
@@ -79,7 +79,7 @@ def test_json_shape_and_nothing_else_on_stdout(rendered: RenderedTree) -> None:
     assert result.exit_code == 1
     payload = json.loads(result.stdout)
     assert set(payload) == {"findings", "errors", "warnings"}
-    assert payload["errors"] == 1 and payload["warnings"] == 4
+    assert payload["errors"] == 1 and payload["warnings"] == 5
     leak = next(f for f in payload["findings"] if f["rule_id"] == "VPN001")
     assert set(leak) == {"rule_id", "severity", "stack", "service", "message", "fix"}
     assert (leak["severity"], leak["stack"], leak["service"]) == ("error", "vpn", "qbittorrent")

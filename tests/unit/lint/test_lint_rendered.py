@@ -34,6 +34,7 @@ def test_default_render_has_no_errors_only_the_bind_address_warning(
         "seerr",
         "maintainerr",
         "suggestarr",
+        "supervisor",  # its listener: the status pages, on by default
     }
 
 

@@ -248,8 +248,18 @@ def test_the_supervisor_publishes_the_update_webhook_on_the_bind_address(tmp_pat
     assert supervisor["ports"] == ["127.0.0.1:18099:18099"]
 
 
-def test_the_supervisor_publishes_nothing_while_the_webhook_is_off(tmp_path: Path) -> None:
+def test_the_supervisor_publishes_its_listener_for_the_status_pages_by_default(
+    tmp_path: Path,
+) -> None:
     loaded = make_config(tmp_path, "services: {supervisor: {enabled: true}}\n")
+    ports = documents(loaded)["ops"]["services"]["supervisor"]["ports"]
+    assert ports == ["0.0.0.0:8099:8099"]
+
+
+def test_the_supervisor_publishes_nothing_while_the_pages_and_webhook_are_off(
+    tmp_path: Path,
+) -> None:
+    loaded = make_config(tmp_path, "status: {enabled: false}\n")
     assert "ports" not in documents(loaded)["ops"]["services"]["supervisor"]
 
 

@@ -37,8 +37,8 @@ from mediastack.updates import (
     Updater,
     UpdateRequest,
     WebhookConfigError,
+    build_listener,
     build_updater,
-    build_webhook_server,
 )
 from mediastack.updates.apply import Applier, ApplySettings, ProjectHandle
 from mediastack.updates.coordination import NoMaintenance
@@ -176,13 +176,13 @@ def test_build_updater_reads_policies_and_keeps_state_next_to_the_config(tmp_pat
 def test_the_webhook_needs_a_token_from_the_environment_or_env_file(tmp_path: Path) -> None:
     loaded = rendered_homelab(tmp_path, "updates:\n  webhook: {enabled: true, port: 18099}\n")
     with pytest.raises(WebhookConfigError, match="MEDIASTACK_WEBHOOK_TOKEN is not set"):
-        build_webhook_server(loaded, lambda request: True, {})
-    server = build_webhook_server(
+        build_listener(loaded, lambda request: True, {})
+    server = build_listener(
         loaded, lambda request: True, {"MEDIASTACK_WEBHOOK_TOKEN": "x" * 32}
     )
     assert server.settings.port == 18099 and server.settings.token == "x" * 32
     (tmp_path / ".env").write_text(f"MEDIASTACK_WEBHOOK_TOKEN={'y' * 32}\n")
-    assert build_webhook_server(loaded, lambda r: True, {}).settings.token == "y" * 32
+    assert build_listener(loaded, lambda r: True, {}).settings.token == "y" * 32
 
 
 # --- the command --------------------------------------------------------------------------------

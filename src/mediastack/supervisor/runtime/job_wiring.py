@@ -1,14 +1,17 @@
-"""Building the daemon's background jobs from the config: port sync, updates, backups, wire.
+"""Building the daemon's background jobs from the config: port sync, updates, backups, wire,
+and the listener.
 
 Each is switched off with a logged reason when the config says so: port sync by
 ``portsync.enabled`` (and a VPN forwarding a port, gluetun and qBittorrent enabled), the
-update schedule by ``updates.scheduled``, the webhook by ``updates.webhook.enabled``,
+update schedule by ``updates.scheduled``, the webhook by ``updates.webhook.enabled``, the
+status pages by ``status.enabled`` (the listener runs while either of those two is on),
 scheduled backups by ``backups.scheduled``, wire by ``wiring.enabled``.
 
 Every job run happens in a short-lived child process (``job_process``): this module, like the
 rest of the daemon, imports none of the jobs' libraries (issue 3: the idle supervisor in
-45 MB). The schedules need only croniter; the webhook, off by default, is the exception: it
-serves in the daemon, so switching it on loads the update pipeline's modules here.
+45 MB). The schedules need only croniter; the listener is the exception: it serves in the
+daemon, so it loads the webhook's and the status pages' modules here (measured in
+``bench/supervisor_footprint_shipped.py``).
 """
 
 from __future__ import annotations
@@ -33,11 +36,12 @@ from mediastack.supervisor.runtime.job_records import (
     wiring_record_path,
 )
 from mediastack.supervisor.runtime.jobs import SupervisorJobs
+from mediastack.supervisor.runtime.listener import ListenerRunner
 from mediastack.supervisor.runtime.messages import Inbox
 from mediastack.supervisor.runtime.notices import Notifier
 from mediastack.supervisor.runtime.portsync_runner import PortSyncProcess, PortSyncRunner
 from mediastack.supervisor.runtime.timers import CronTimer, cron_schedule
-from mediastack.supervisor.runtime.update_runner import Serving, UpdateProcess, UpdateRunner
+from mediastack.supervisor.runtime.update_runner import UpdateProcess, UpdateRunner
 from mediastack.supervisor.runtime.wire_runner import START_DELAY, WireProcess, WireRunner
 from mediastack.supervisor.runtime.workers import SerialWorker
 from mediastack.updates.queue import UpdateQueue
@@ -66,7 +70,9 @@ def build_jobs(
     jobs = SupervisorJobs()
     state = loaded.folder(loaded.config.supervisor.state_file) if state_file is None else state_file
     jobs.portsync = _portsync(loaded, handler, notifier, inbox, clock, environment, verbose, state)
-    jobs.updates = _updates(loaded, handler, notifier, clock, environment, verbose, state)
+    queue = UpdateQueue()
+    jobs.updates = _updates(loaded, handler, notifier, queue, clock, verbose)
+    jobs.listener = _listener(loaded, queue, notifier, environment, clock, state)
     jobs.backups = _backups(loaded, handler, notifier, inbox, clock, verbose)
     jobs.wire = _wire(loaded, handler, notifier, inbox, clock, environment, verbose, state)
     return jobs
@@ -123,10 +129,9 @@ def _updates(
     loaded: LoadedConfig,
     handler: DaemonHandler,
     notifier: Notifier,
+    queue: UpdateQueue,
     clock: Clock,
-    environment: Mapping[str, str],
     verbose: bool,
-    state_file: Path,
 ) -> UpdateRunner | None:
     config = loaded.config
     timer = None
@@ -140,9 +145,7 @@ def _updates(
         )
     else:
         logger.info("update schedule off (updates.scheduled: false)")
-    queue = UpdateQueue()
-    webhook = _webhook(loaded, queue, notifier, environment, clock, state_file)
-    if timer is None and webhook is None:
+    if timer is None and not config.updates.webhook.enabled:
         return None
     process = UpdateProcess(JobProcess(JobName.UPDATE, loaded, verbose=verbose), handler)
     return UpdateRunner(
@@ -151,39 +154,52 @@ def _updates(
         notifier,
         config.name,
         timer=timer,
-        webhook=webhook,
         abandon=process.abandon,
         kill=process.kill,
     )
 
 
-def _webhook(
+def _listener(
     loaded: LoadedConfig,
     queue: UpdateQueue,
     notifier: Notifier,
     environment: Mapping[str, str],
     clock: Clock,
     state_file: Path,
-) -> Serving | None:
-    webhook = loaded.config.updates.webhook
-    if not webhook.enabled:
+) -> ListenerRunner | None:
+    config = loaded.config
+    if not config.updates.webhook.enabled:
         logger.info("update webhook off (updates.webhook.enabled: false)")
+    if not config.status.enabled:
+        logger.info("status pages off (status.enabled: false)")
+    if not (config.status.enabled or config.updates.webhook.enabled):
         return None
-    # Only now: the webhook serves in the daemon (see the module docstring).
+    # Only now: the listener serves in the daemon (see the module docstring).
     from mediastack.supervisor.web.serving import status_pages
-    from mediastack.updates.pipeline import build_webhook_server
+    from mediastack.updates.listening import build_listener
     from mediastack.updates.webhook import WebhookConfigError
 
-    pages = status_pages(loaded, state_file, clock)
+    pages = status_pages(loaded, state_file, clock, environment) if config.status.enabled else None
+    enqueue = queue.put if config.updates.webhook.enabled else None
     try:
-        server = build_webhook_server(loaded, queue.put, environment, pages)
+        server = build_listener(loaded, enqueue, environment, pages)
     except WebhookConfigError as error:
         logger.error("update webhook off: %s", error)
-        title = f"{loaded.config.name}: the update webhook is off"
+        title = f"{config.name}: the update webhook is off"
         notifier.put(Notification(title, str(error), FAILURE_PRIORITY, ("warning",)))
-        return None
-    logger.info("update webhook on: %s:%d", server.settings.bind_address, webhook.port)
-    return server
+        if pages is None:
+            return None
+        server = build_listener(loaded, None, environment, pages)
+    serves = " and ".join(
+        name
+        for name, on in (
+            ("the status pages", pages is not None),
+            ("the update webhook", server.settings.token is not None),
+        )
+        if on
+    )
+    logger.info("listener on %s:%d: %s", server.settings.bind_address, server.settings.port, serves)
+    return ListenerRunner(server, notifier, config.name, serves)
 
 
 def _backups(

@@ -1,5 +1,5 @@
 """The daemon's background jobs as one object the loop drives: port sync, updates, backups,
-wire.
+wire, and the listener (status pages, update webhook).
 
 Threads (each job blocks for long, none may block the loop or healing, nor each other):
 
@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Protocol
 
 from mediastack.supervisor.runtime.backup_runner import BackupRunner
+from mediastack.supervisor.runtime.listener import ListenerRunner
 from mediastack.supervisor.runtime.portsync_runner import PortSyncRunner, SyncTrigger
 from mediastack.supervisor.runtime.stop_budget import JOBS_STOP_SECONDS
 from mediastack.supervisor.runtime.update_runner import UpdateRunner
@@ -54,12 +55,15 @@ class SupervisorJobs:
     updates: UpdateRunner | None = None
     backups: BackupRunner | None = None
     wire: WireRunner | None = None
+    listener: ListenerRunner | None = None
 
     def start(self) -> None:
-        """Start the update thread and webhook; queue port sync's start run; schedule
+        """Start the update thread, then the listener; queue port sync's start run; schedule
         wire's (after its delay)."""
         if self.updates is not None:
             self.updates.start()
+        if self.listener is not None:
+            self.listener.start()
         if self.portsync is not None:
             self.portsync.trigger(SyncTrigger.START)
         if self.wire is not None:
@@ -113,10 +117,10 @@ class SupervisorJobs:
         """Signal every running job at once (SIGTERM to each one's process group: an update
         finishes the service it is on, a backup removes its partial archive, port sync's
         wait and wire end), then wait for them all within one ``budget_seconds``; kill what
-        is left then (see ``stop_budget``)."""
-        runners: list[Stopping] = [
-            job for job in (self.portsync, self.updates, self.backups, self.wire) if job is not None
-        ]
+        is left then (see ``stop_budget``). The listener goes first: no request comes in
+        while the jobs stop."""
+        jobs = (self.listener, self.portsync, self.updates, self.backups, self.wire)
+        runners: list[Stopping] = [job for job in jobs if job is not None]
         for runner in runners:
             runner.interrupt()
         deadline = time.monotonic() + budget_seconds

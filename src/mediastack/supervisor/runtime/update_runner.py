@@ -1,16 +1,17 @@
-"""Image updates in the daemon: the daily schedule, the WUD webhook, and one update worker.
+"""Image updates in the daemon: the daily schedule, the WUD webhook's queue, one update worker.
 
 - The schedule (``updates.schedule``, in ``identity.timezone``) is a ``CronTimer`` the loop
   ticks: when due it puts ``UpdateRequest(Source.SCHEDULE)`` into the ``UpdateQueue``; pure
   time, no engine call. The planner applies only ``auto``-policy services and reports the
   ``notify`` ones.
-- The webhook server (its own threads) puts its requests into the same queue.
+- The webhook (the supervisor's listener, ``runtime.listener``) puts its requests into the
+  same queue.
 - One thread of its own takes requests from the queue and runs ``Updater.handle`` for each:
   separate from port sync and backups because an update waits for health checks for minutes,
   and from the compose worker because the update's recreation is held (``DaemonHandler``), not
   serialized with the cascade. The queue is bounded and merging, so requests cannot pile up.
 - An update that fails (engine, compose, unreadable rendered file) or crashes is logged and
-  notified; the thread goes on. On stop the webhook stops first, then the update running is
+  notified; the thread goes on. On stop (the listener has stopped first) the update running is
   given the stop timeout to finish (its own rollback included), then ended.
 - Each request runs in a child process (``UpdateProcess``): the registry client (httpx) and
   the docker SDK never enter the daemon (issue 3: the idle supervisor in 45 MB). Its holds
@@ -62,14 +63,6 @@ class UpdateHandling(Protocol):
     def handle(self, request: UpdateRequest) -> UpdateSummary: ...
 
 
-class Serving(Protocol):
-    """The webhook server, as far as the daemon is concerned."""
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-
 UpdaterFactory = Callable[[], UpdateHandling]
 """Builds an Updater for one request (so each run reads the rendered stacks afresh)."""
 
@@ -85,7 +78,6 @@ class UpdateRunner:
         instance: str,
         *,
         timer: CronTimer | None = None,
-        webhook: Serving | None = None,
         abandon: Callable[[], None] | None = None,
         kill: Callable[[], None] | None = None,
     ) -> None:
@@ -96,24 +88,15 @@ class UpdateRunner:
         self._notifier = notifier
         self._instance = instance
         self._timer = timer
-        self._webhook = webhook
         self._abandon = abandon
         self._kill = kill
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start the update thread and the webhook (a webhook that cannot bind is logged and
-        notified; the schedule goes on without it)."""
+        """Start the update thread."""
         self._thread = threading.Thread(target=self._work, name="updates", daemon=True)
         self._thread.start()
-        if self._webhook is not None:
-            try:
-                self._webhook.start()
-            except OSError as error:
-                logger.error("the update webhook cannot listen: %s; serving without it", error)
-                self._notifier.put(self._failure("the update webhook cannot listen", str(error)))
-                self._webhook = None
 
     def next_wakeup(self) -> datetime | None:
         """Return when the scheduled update is due (None: no schedule)."""
@@ -136,11 +119,8 @@ class UpdateRunner:
         return len(requests)
 
     def interrupt(self) -> None:
-        """Stop the webhook and take no more requests; ask the update running, if any, to
-        finish the service it is on and skip the rest (``abandon``)."""
-        if self._webhook is not None:
-            self._webhook.stop()
-            self._webhook = None
+        """Take no more requests; ask the update running, if any, to finish the service it is
+        on and skip the rest (``abandon``)."""
         self._stop.set()
         self.queue.close()  # wakes the worker blocked in take()
         if self._abandon is not None:

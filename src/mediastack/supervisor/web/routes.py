@@ -1,8 +1,9 @@
-"""The read-only GET routes served beside the update webhook.
+"""The read-only GET routes served on the supervisor's listener (beside the update webhook).
 
 ``/health`` is open (a monitor probes it without secrets) and says only healthy or not, and
-why. Every other route wants the token (``Authorization: Bearer <token>``, or Basic with the
-token as password, as the webhook takes it) unless the listener is bound to loopback only,
+why. Every other route wants the status token (``status.token_variable``; ``Authorization:
+Bearer <token>``, or Basic with the token as password) unless the listener is bound to
+loopback only,
 where whoever can connect is already on the host. Nothing here changes anything: each answer
 is read from a fresh ``StatusView``. ``/`` is the status page (``page``), ``/api/v1/stream``
 its live updates (``stream``, bounded there).
@@ -45,9 +46,11 @@ class StatusRoutes:
         require_token: bool,
         topology: Topology | None = None,
         stream: StreamSettings | None = None,
+        token_variable: str = "MEDIASTACK_STATUS_TOKEN",
     ) -> None:
         self._read_view = read_view
         self._token = token
+        self._token_variable = token_variable
         self._require_token = require_token
         zones = topology or Topology()
         self._stream = StreamGate(read_view, zones, stream)
@@ -63,11 +66,7 @@ class StatusRoutes:
         """Return the answer to a GET of ``head.target`` (its query string ignored)."""
         path = head.target.split("?", 1)[0]
         if path != HEALTH_PATH and not self._authorised(head):
-            return Answer(
-                HTTPStatus.UNAUTHORIZED,
-                {"error": "a valid token is required"},
-                {"WWW-Authenticate": AUTH_REALM},
-            )
+            return self._refusal()
         if path == STREAM_PATH:
             return self._stream.answer()
         route = self._routes.get(path)
@@ -81,6 +80,16 @@ class StatusRoutes:
             return Answer(
                 HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "the status could not be read"}
             )
+
+    def _refusal(self) -> Answer:
+        message = "a valid token is required"
+        if not self._token:
+            # Not the visitor's fault: say how the owner gives the listener its token.
+            message = (
+                f"no token is set: {self._token_variable} is missing from .env "
+                "(`mediastack up` generates it), so only /health is served"
+            )
+        return Answer(HTTPStatus.UNAUTHORIZED, {"error": message}, {"WWW-Authenticate": AUTH_REALM})
 
     def _authorised(self, head: RequestHead) -> bool:
         if not self._require_token:

@@ -1,11 +1,12 @@
-"""Building the status routes for the webhook's listener from the config."""
+"""Building the status routes for the supervisor's listener from the config."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from mediastack.config import LoadedConfig
+from mediastack.render.environment import read_secrets
 from mediastack.supervisor.clock import Clock
 from mediastack.supervisor.web.routes import StatusRoutes, token_needed
 from mediastack.supervisor.web.status_view import StatusPaths, StatusReader
@@ -24,11 +25,18 @@ def status_paths(loaded: LoadedConfig, state_file: Path) -> StatusPaths:
     )
 
 
+def status_token(loaded: LoadedConfig, environment: Mapping[str, str]) -> str:
+    """Return the read-only token: the variable ``status.token_variable`` names, from
+    ``environment`` (the supervisor container's), else from .env; "" when unset."""
+    variable = loaded.config.status.token_variable
+    return environment.get(variable) or read_secrets(loaded.env_file).get(variable, "")
+
+
 def status_pages(
-    loaded: LoadedConfig, state_file: Path, clock: Clock
+    loaded: LoadedConfig, state_file: Path, clock: Clock, environment: Mapping[str, str]
 ) -> Callable[[WebhookSettings], StatusRoutes]:
-    """Return what builds the status routes from the webhook's settings: its token, wanted
-    unless it listens on loopback only."""
+    """Return what builds the status routes from the listener's settings: the status token
+    is wanted unless it listens on loopback only."""
     reader = StatusReader(
         loaded.config.name,
         status_paths(loaded, state_file),
@@ -38,13 +46,16 @@ def status_pages(
     )
 
     topology = topology_of_config(loaded)
+    token = status_token(loaded, environment)
+    variable = loaded.config.status.token_variable
 
     def build(settings: WebhookSettings) -> StatusRoutes:
         return StatusRoutes(
             reader,
-            settings.token,
+            token,
             require_token=token_needed(settings.bind_address),
             topology=topology,
+            token_variable=variable,
         )
 
     return build

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mediastack.backup.catalog import ArchiveInfo, list_archives
-from mediastack.backup.verify import VerifyState
+from mediastack.backup.verify_record import VerifyState
 from mediastack.config.schema import Supervisor
 from mediastack.supervisor.actions import FinishedCascade
 from mediastack.supervisor.cascade import (

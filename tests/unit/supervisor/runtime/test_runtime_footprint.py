@@ -37,7 +37,13 @@ NEVER_IN_THE_DAEMON = (
     "zstandard",
     "mediastack.cli.app",
     "mediastack.portsync",
-    "mediastack.backup",
+    # The status pages list the archives (backup.catalog, naming, verify_record): not these.
+    "mediastack.backup.run",
+    "mediastack.backup.verify",
+    "mediastack.backup.archive_reader",
+    "mediastack.backup.archive_writer",
+    "mediastack.backup.restore",
+    "prometheus_client",  # loaded by the first scrape of /metrics, not before
     "mediastack.links",  # wire's reconciler and its API models: each run is a child process
     "mediastack.updates.pipeline",
     "mediastack.adapters.gluetun",
@@ -77,7 +83,8 @@ BUILD_THE_DAEMON = textwrap.dedent(
     print(json.dumps({
         "modules": sorted(sys.modules),
         "jobs": [
-            name for name in ("portsync", "updates", "backups", "wire") if getattr(jobs, name)
+            name for name in ("portsync", "updates", "backups", "wire", "listener")
+            if getattr(jobs, name)
         ],
     }))
     """
@@ -118,7 +125,8 @@ def test_the_daemon_with_every_default_job_loads_none_of_the_heavy_libraries(
     tmp_path: Path,
 ) -> None:
     built = built_daemon(tmp_path)
-    assert built["jobs"] == ["portsync", "updates", "backups", "wire"]  # the defaults: all on
+    # The defaults: all on, the listener serving the status pages.
+    assert built["jobs"] == ["portsync", "updates", "backups", "wire", "listener"]
     heavy = {name: loaded(built["modules"], name) for name in NEVER_IN_THE_DAEMON}
     assert {name: found for name, found in heavy.items() if found} == {}
 

@@ -3,6 +3,7 @@ daemon's own answers where it does not import the jobs' modules (the same as the
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from mediastack.backup import next_backup_time
 from mediastack.config import LoadedConfig
 from mediastack.config.load import parse_config
+from mediastack.notify.message import Notification
 from mediastack.portsync import Trigger
 from mediastack.portsync.wiring import disabled_reason
 from mediastack.supervisor.clock import FakeClock
@@ -20,6 +22,7 @@ from mediastack.supervisor.runtime.notices import LogOnlyNotifier
 from mediastack.supervisor.runtime.portsync_runner import SyncTrigger
 from mediastack.supervisor.runtime.timers import cron_schedule
 from mediastack.updates import UpdateSchedule
+from mediastack.updates.webhook import WebhookServer
 
 
 def loaded(text: str, tmp_path: Path) -> LoadedConfig:
@@ -106,3 +109,63 @@ def test_the_daemon_reads_its_secrets_from_the_homelab_env_file(
         "QBITTORRENT_PASSWORD": "from-env-file",
         "GLUETUN_API_KEY": "from-environment",
     }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class CollectingNotifier(LogOnlyNotifier):
+    def __init__(self) -> None:
+        super().__init__()
+        self.titles: list[str] = []
+
+    def put(self, notification: Notification) -> bool:
+        self.titles.append(notification.title)
+        return True
+
+
+def test_the_listener_serves_the_status_pages_by_default_and_stops_with_the_jobs(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    text = (
+        f"name: home\nupdates: {{scheduled: false, webhook: {{port: {free_port()}}}}}\n"
+        "backups: {scheduled: false}\n"
+    )
+    jobs = job_wiring.build_jobs(loaded(text, tmp_path), Inbox(), LogOnlyNotifier(), clock, {})
+    assert jobs.updates is None  # no schedule, no webhook: the pages alone
+    assert jobs.listener is not None and jobs.listener.serves == "the status pages"
+    jobs.start()
+    try:
+        server = jobs.listener._serving
+        assert isinstance(server, WebhookServer)
+        host, port = server.address
+        with socket.create_connection((host, port), timeout=5) as connection:
+            connection.sendall(b"GET /health HTTP/1.1\r\n\r\n")
+            assert connection.recv(64).startswith(b"HTTP/1.0 503")  # no daemon state here
+    finally:
+        jobs.stop()
+    with pytest.raises(OSError):
+        socket.create_connection((host, port), timeout=2).close()
+
+
+def test_no_listener_when_both_the_pages_and_the_webhook_are_off(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    jobs = job_wiring.build_jobs(
+        loaded("name: home\nstatus: {enabled: false}\n", tmp_path),
+        Inbox(), LogOnlyNotifier(), clock, {},
+    )  # fmt: skip
+    assert jobs.listener is None
+
+
+def test_a_webhook_without_its_token_is_off_and_said_while_the_pages_are_served(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    notifier = CollectingNotifier()
+    text = f"name: home\nupdates:\n  webhook: {{enabled: true, port: {free_port()}}}\n"
+    jobs = job_wiring.build_jobs(loaded(text, tmp_path), Inbox(), notifier, clock, {})
+    assert jobs.listener is not None and jobs.listener.serves == "the status pages"
+    assert notifier.titles == ["home: the update webhook is off"]
