@@ -15,6 +15,7 @@ from typing import Any
 
 from mediastack.catalogue import CATALOGUE, DataMount, ServiceDefinition, Stack, Zone
 from mediastack.config import ConfigError, ConfigProblem, LoadedConfig
+from mediastack.render.dashboard_labels import dashboard_labels
 from mediastack.supervisor.runtime.heartbeat import heartbeat_path, shell_probe
 
 # A namespace left behind by a restarted gluetun keeps only ``lo``; the app inside still answers
@@ -197,7 +198,7 @@ def render_service(loaded: LoadedConfig, definition: ServiceDefinition) -> dict[
         MANAGED_LABEL: "true",
         STACK_LABEL: definition.stack.value,
         ZONE_LABEL: definition.zone.value,
-    }
+    } | dashboard_labels(loaded, definition)
     service["restart"] = "unless-stopped"
     return service
 
