@@ -33,8 +33,8 @@ def rendered_homelab(folder: Path, config: str = "name: home\n") -> LoadedConfig
 
 def listener(loaded: LoadedConfig, environment: dict[str, str]) -> WebhookServer:
     pages = status_pages(loaded, loaded.folder(Path("state.db")), FakeClock(), environment)
-    webhook_on = loaded.config.updates.webhook.enabled
-    return build_listener(loaded, (lambda request: True) if webhook_on else None, environment, pages)
+    enqueue = (lambda request: True) if loaded.config.updates.webhook.enabled else None
+    return build_listener(loaded, enqueue, environment, pages)
 
 
 def request(
