@@ -6,6 +6,7 @@ host port in a private test range on 127.0.0.1, and fast healthcheck timing.
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -71,6 +72,10 @@ def make_homelab(
     config["services"] = _standin_services(config, images)
     if supervisor:
         config["supervisor"]["image_base"] = ensure_base_image()
+        # Its listener (the status pages, on by default) on a free port, not 8099: labs and
+        # benchmarks may overlap on this engine.
+        webhook = config.setdefault("updates", {}).setdefault("webhook", {})
+        webhook["port"] = free_port()
     else:
         config["services"].setdefault("supervisor", {})["enabled"] = False
     homelab.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -79,6 +84,12 @@ def make_homelab(
     rendered = homelab.run("render")
     assert rendered.returncode == 0, rendered.stdout + rendered.stderr
     return homelab
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _standin_services(config: dict[str, Any], images: Mapping[str, str]) -> dict[str, Any]:
