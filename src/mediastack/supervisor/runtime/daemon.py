@@ -70,6 +70,7 @@ from mediastack.supervisor.observations import (
     RecreateResult,
     Tick,
 )
+from mediastack.supervisor.runtime.container_board import BoardRecorder
 from mediastack.supervisor.runtime.decision_log import clock_time, describe_stale, log_decision
 from mediastack.supervisor.runtime.discovery import DependentTarget, EngineSurveyor, Survey
 from mediastack.supervisor.runtime.heartbeat import NO_HEARTBEAT, Heartbeat
@@ -171,6 +172,7 @@ class DaemonParts:
     leases: LeaseWatch | None = None
     heartbeat: Heartbeat = NO_HEARTBEAT  # proof of life for the healthcheck (``heartbeat``)
     restart_counts: RestartCounting | None = None  # for the status pages' metrics
+    board: BoardRecorder | None = None  # each service's container, for the status pages
 
 
 class SupervisorDaemon:
@@ -378,6 +380,8 @@ class SupervisorDaemon:
         meaning = relevance(event, layout.gluetun_service, layout.project_name)
         self._note_gluetun_health(event, meaning)
         self._note_user_stop(event)
+        if self._parts.board is not None:
+            self._parts.board.observe(event)
         gluetun_news = meaning in (Relevance.GLUETUN_STARTED, Relevance.GLUETUN_HEALTHY)
         if gluetun_news and self._cascade_held(f"gluetun's {event.kind.value}"):
             pass  # whoever holds it hands over when it ends (logged)
@@ -486,10 +490,14 @@ class SupervisorDaemon:
             return
         self._reread_failures = 0
         try:
-            reports = self._parts.surveyor.health_reports()
+            containers = self._parts.surveyor.labelled_containers()
         except AdapterError as error:
             logger.warning("cannot read container health (%s): %s", reason, error.message)
-            reports = []
+            containers = []
+        else:
+            if self._parts.board is not None:
+                self._parts.board.reset(containers, self._now())
+        reports = self._parts.surveyor.health_reports(containers)
         gluetun = survey.incarnation
         state = "not running" if gluetun is None else f"{gluetun.short_id}"
         health = "healthy" if survey.gluetun_healthy else "not healthy"

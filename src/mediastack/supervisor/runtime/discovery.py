@@ -212,10 +212,16 @@ class EngineSurveyor:
         reason = self._stale_reason(container, gluetun, self._engine.network_namespace(gluetun.pid))
         return Probe(reason is None, reason or "")
 
-    def health_reports(self) -> list[HealthReport]:
+    def labelled_containers(self) -> list[ContainerInfo]:
+        """Return every container labelled ``autoheal=true`` (one engine call): what autoheal
+        and the status pages' container board read at a full re-read."""
+        return self._engine.inspect_containers({"label": [f"{AUTOHEAL_LABEL}=true"]})
+
+    def health_reports(self, containers: list[ContainerInfo] | None = None) -> list[HealthReport]:
         """Return the health of every running container labelled ``autoheal=true`` that has a
-        settled health (starting ones are left out)."""
-        found = self._engine.inspect_containers({"label": [f"{AUTOHEAL_LABEL}=true"]})
+        settled health (starting ones are left out), from ``containers`` when given (read
+        by ``labelled_containers``), else from a new read."""
+        found = self.labelled_containers() if containers is None else containers
         reports = []
         for container in found:
             health = _settled_health(container)

@@ -85,7 +85,7 @@ class RecordRead(Generic[Record]):
     problem: str | None = None
 
 
-def _read_json(path: Path) -> tuple[Mapping[str, Any] | None, str | None]:
+def read_json_object(path: Path) -> tuple[Mapping[str, Any] | None, str | None]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -139,7 +139,7 @@ class PortSyncRecord:
 
 def read_portsync_record(path: Path) -> RecordRead[PortSyncRecord]:
     """Return the port sync record at ``path``; never raises (see the module docstring)."""
-    data, problem = _read_json(path)
+    data, problem = read_json_object(path)
     if data is None:
         return RecordRead(None, problem)
     try:
@@ -235,7 +235,7 @@ def _link_json(link: LinkRecord) -> dict[str, str]:
 
 def read_wiring_record(path: Path) -> RecordRead[WiringRecord]:
     """Return the wiring record at ``path``; never raises (see the module docstring)."""
-    data, problem = _read_json(path)
+    data, problem = read_json_object(path)
     if data is None:
         return RecordRead(None, problem)
     try:
@@ -305,7 +305,7 @@ class RestartsRecord:
 
 def read_restarts_record(path: Path) -> RecordRead[RestartsRecord]:
     """Return the autoheal restarts record at ``path``; never raises."""
-    data, problem = _read_json(path)
+    data, problem = read_json_object(path)
     if data is None:
         return RecordRead(None, problem)
     try:

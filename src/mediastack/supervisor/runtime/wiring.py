@@ -18,11 +18,13 @@ from typing import IO
 from mediastack.adapters.engine import ContainerReader, DockerEngine
 from mediastack.adapters.engine_socket import SocketEngine, endpoint_from_environment
 from mediastack.adapters.executor import SubprocessExecutor
+from mediastack.catalogue import Stack
 from mediastack.config import LoadedConfig
 from mediastack.render.environment import read_secrets
 from mediastack.stack.lease import lease_folder
 from mediastack.stack.operations import require_compose
 from mediastack.supervisor.clock import SystemClock
+from mediastack.supervisor.runtime.container_board import BoardRecorder, board_record_path
 from mediastack.supervisor.runtime.daemon import DaemonParts, Restarting, SupervisorDaemon
 from mediastack.supervisor.runtime.discovery import EngineSurveyor, Layout
 from mediastack.supervisor.runtime.event_stream import (
@@ -139,6 +141,9 @@ def build_supervision(
         leases=LeaseWatch(lease_folder(loaded.root)),
         heartbeat=HeartbeatFile(heartbeat_path(path)),
         restart_counts=RestartCounter(restarts_record_path(path), clock),
+        board=BoardRecorder(
+            board_record_path(path), [loaded.project_name(stack) for stack in Stack]
+        ),
     )
     daemon = SupervisorDaemon(loaded.config.supervisor, loaded.config.name, parts)
     return Supervision(daemon, inbox, stream, lock)

@@ -5,8 +5,8 @@ that open ``api/v1/stream`` and replace each section's inner HTML with the fragm
 rendered with the same functions (``render_sections``). Without JavaScript it is a plain page
 that reloads itself (``<noscript>`` refresh); a page whose stream was refused (every stream
 slot taken) reloads itself the same way. Every value is passed through ``html.escape``.
-What the view does not hold yet (container states, VPN IP, forwarded port, wiring links) says
-"not known yet" rather than a guess.
+What the view does not hold yet (a container never seen, the VPN's IP before a port sync, links
+before a wire) says "not known yet" rather than a guess.
 """
 
 from __future__ import annotations
@@ -167,8 +167,7 @@ def _zones_section(view: StatusView, topology: Topology) -> str:
         f"{services(topology.bridge)}</div>"
     )
     host = f'<div class="zone host"><h3>The host network</h3>{services(topology.host)}</div>'
-    note = f'<p class="muted">Each container\'s state and health: {NOT_KNOWN}.</p>'
-    return f'<h2>Zones</h2><div class="zones">{vpn}{bridge}{host}</div>{note}'
+    return f'<h2>Zones</h2><div class="zones">{vpn}{bridge}{host}</div>{_seen_note(view)}'
 
 
 def _vpn_line(view: StatusView) -> str:
@@ -177,8 +176,10 @@ def _vpn_line(view: StatusView) -> str:
     state = {True: "connected", False: "down", None: NOT_KNOWN}[vpn.connected]
     port = NOT_KNOWN if vpn.forwarded_port is None else str(vpn.forwarded_port)
     address = NOT_KNOWN if vpn.public_ip is None else escape(vpn.public_ip)
-    synced = "" if vpn.last_sync_at is None else (
-        f" Last port sync {_time(vpn.last_sync_at)}: {escape(vpn.last_sync_result or '')}."
+    synced = (
+        ""
+        if vpn.last_sync_at is None
+        else (f" Last port sync {_time(vpn.last_sync_at)}: {escape(vpn.last_sync_result or '')}.")
     )
     return f"VPN: {state}. Forwarded port: {port}. Public IP: {address}.{synced}"
 
@@ -196,7 +197,36 @@ def _wiring_section(view: StatusView) -> str:
     return f"<h2>Wiring</h2><p>Last run {_time(wiring.last_run_at)}.</p>{_table(rows)}"
 
 
+def _seen_note(view: StatusView) -> str:
+    if view.services_problem:
+        return f'<p class="bad">Containers: {escape(view.services_problem)}</p>'
+    if view.services_seen_at is None:
+        return f'<p class="muted">Each container\'s state and health: {NOT_KNOWN}.</p>'
+    return (
+        '<p class="muted">States as the supervisor last saw them (its engine events), '
+        f"{_time(view.services_seen_at)}.</p>"
+    )
+
+
+def service_condition(item: str, view: StatusView) -> tuple[str, str]:
+    """Return (text, css class) of a service's container: "healthy", "running",
+    "exited"..., or "not known yet"."""
+    state = view.services.get(item)
+    if state is None:
+        if view.services_seen_at is None:
+            return NOT_KNOWN, "muted"
+        return "no container", "warn"
+    if state.status != "running":
+        return state.status, "bad"
+    if state.health is None:
+        return "running", "good"
+    css = {"healthy": "good", "starting": "warn"}.get(state.health, "bad")
+    return state.health, css
+
+
 def _service(item: PlacedService, view: StatusView) -> str:
+    condition, css = service_condition(item.name, view)
+    state = f'<span class="tag state {css}">{escape(condition)}</span>'
     tags = []
     if item.name in view.user_stopped:
         tags.append("stopped by you")
@@ -206,7 +236,7 @@ def _service(item: PlacedService, view: StatusView) -> str:
     return (
         f'<span class="svc" data-service="{escape(item.name)}"><b>{escape(item.name)}</b> '
         f'<span class="muted">{escape(item.description)} ({escape(item.stack)})</span>'
-        f"{badges}</span>"
+        f"{state}{badges}</span>"
     )
 
 

@@ -1,12 +1,12 @@
 """The read-only GET routes served on the supervisor's listener (beside the update webhook).
 
 ``/health`` is open (a monitor probes it without secrets) and says only healthy or not, and
-why. Every other route wants the status token (``status.token_variable``; ``Authorization:
-Bearer <token>``, or Basic with the token as password) unless the listener is bound to
-loopback only,
-where whoever can connect is already on the host. Nothing here changes anything: each answer
-is read from a fresh ``StatusView``. ``/`` is the status page (``page``), ``/api/v1/stream``
-its live updates (``stream``, bounded there).
+why (``verdict``: the supervisor, the pause, every service's container). Every other route
+wants the status token (``status.token_variable``; ``Authorization: Bearer <token>``, or
+Basic with the token as password) unless the listener is bound to loopback only, where
+whoever can connect is already on the host. Nothing here changes anything: each answer is
+read from a fresh ``StatusView``. ``/`` is the status page (``page``), ``/api/v1/stream`` its
+live updates (``stream``, bounded there), ``/api/v1/events`` the history (``events``).
 """
 
 from __future__ import annotations
@@ -15,18 +15,21 @@ import logging
 from collections.abc import Callable
 from http import HTTPStatus
 
+from mediastack.supervisor.web.events import QueryError, events_json, parse_query
 from mediastack.supervisor.web.metrics import CONTENT_TYPE, render_metrics
 from mediastack.supervisor.web.page import CONTENT_SECURITY_POLICY, render_page
 from mediastack.supervisor.web.status_view import StatusView
 from mediastack.supervisor.web.stream import STREAM_PATH, StreamGate, StreamSettings
 from mediastack.supervisor.web.summary import summary_of
 from mediastack.supervisor.web.topology import Topology
+from mediastack.supervisor.web.verdict import stack_verdict
 from mediastack.updates.webhook import AUTH_REALM, Answer, token_matches
 from mediastack.updates.webhook_http import RequestHead
 
 LOGGER = logging.getLogger(__name__)
 LOOPBACK_ADDRESSES = frozenset({"127.0.0.1", "::1", "localhost"})
 HEALTH_PATH = "/health"
+EVENTS_PATH = "/api/v1/events"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -64,19 +67,31 @@ class StatusRoutes:
 
     def answer(self, head: RequestHead) -> Answer:
         """Return the answer to a GET of ``head.target`` (its query string ignored)."""
-        path = head.target.split("?", 1)[0]
+        path, _, query = head.target.partition("?")
         if path != HEALTH_PATH and not self._authorised(head):
             return self._refusal()
         if path == STREAM_PATH:
             return self._stream.answer()
+        if path == EVENTS_PATH:
+            return self._events(query)
         route = self._routes.get(path)
         if route is None:
-            pages = sorted([*self._routes, STREAM_PATH])
+            pages = sorted([*self._routes, STREAM_PATH, EVENTS_PATH])
             return Answer(HTTPStatus.NOT_FOUND, {"error": "no such page", "pages": pages})
+        return self._read(route)
+
+    def _events(self, query: str) -> Answer:
+        try:
+            asked = parse_query(query)
+        except QueryError as error:
+            return Answer(HTTPStatus.BAD_REQUEST, {"error": str(error)})
+        return self._read(lambda view: Answer(HTTPStatus.OK, events_json(view, asked), NO_STORE))
+
+    def _read(self, route: Callable[[StatusView], Answer]) -> Answer:
         try:
             return route(self._read_view())
         except Exception:  # a page must never take the listener (or the webhook) down
-            LOGGER.exception("cannot answer GET %s", path)
+            LOGGER.exception("cannot answer a GET")
             return Answer(
                 HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "the status could not be read"}
             )
@@ -98,9 +113,9 @@ class StatusRoutes:
 
 
 def _health_answer(view: StatusView) -> Answer:
-    health = view.health
-    status = HTTPStatus.OK if health.healthy else HTTPStatus.SERVICE_UNAVAILABLE
-    body = {"healthy": health.healthy, "reason": health.reason}
+    verdict = stack_verdict(view)
+    status = HTTPStatus.OK if verdict.healthy else HTTPStatus.SERVICE_UNAVAILABLE
+    body = {"healthy": verdict.healthy, "reason": verdict.reason}
     return Answer(status, body, NO_STORE)
 
 

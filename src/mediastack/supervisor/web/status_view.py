@@ -29,6 +29,12 @@ from mediastack.supervisor.cascade import (
 from mediastack.supervisor.cascade_totals import CascadeTotals
 from mediastack.supervisor.clock import Clock
 from mediastack.supervisor.limits import CascadeLimiter
+from mediastack.supervisor.runtime.container_board import (
+    BoardRecord,
+    ServiceState,
+    board_record_path,
+    read_board_record,
+)
 from mediastack.supervisor.runtime.heartbeat import Beat, assess, heartbeat_path, read_beat
 from mediastack.supervisor.runtime.instance import is_running
 from mediastack.supervisor.runtime.job_records import (
@@ -58,6 +64,7 @@ from mediastack.supervisor.web.job_views import (
 )
 
 RECENT_CASCADES = 10
+HISTORY_LIMIT = 100  # cascades read for /api/v1/events
 NEVER_RAN = "never ran"
 UNREADABLE = "state unreadable"
 
@@ -80,6 +87,7 @@ class StatusSources:
     portsync: RecordRead[PortSyncRecord] = field(default_factory=RecordRead)
     wiring: RecordRead[WiringRecord] = field(default_factory=RecordRead)
     restarts: RecordRead[RestartsRecord] = field(default_factory=RecordRead)
+    containers: RecordRead[BoardRecord] = field(default_factory=RecordRead)
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,7 @@ class BackupView:
     archives: int
     latest: ArchiveInfo | None
     latest_verified: ArchiveInfo | None
+    listed: tuple[ArchiveInfo, ...] = ()  # every archive, newest first
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,12 @@ class StatusView:
     vpn: VpnView = field(default_factory=VpnView)
     wiring: WiringView = field(default_factory=WiringView)
     restarts: RestartsView = field(default_factory=RestartsView)
+    # Each service's container as the daemon last saw it (``runtime.container_board``);
+    # empty with ``services_problem`` None: not known yet.
+    services: Mapping[str, ServiceState] = field(default_factory=dict)
+    services_seen_at: datetime | None = None
+    services_problem: str | None = None
+    history: tuple[FinishedCascade, ...] = ()  # the last HISTORY_LIMIT cascades
 
     @property
     def paused(self) -> bool:
@@ -153,12 +168,18 @@ class StatusView:
             "vpn": vpn_json(self.vpn),
             "wiring": wiring_json(self.wiring),
             "autoheal": restarts_json(self.restarts),
+            "services": {
+                "seen_at": _iso(self.services_seen_at),
+                "problem": self.services_problem,
+                "by_name": {name: state.to_json() for name, state in sorted(self.services.items())},
+            },
         }
 
 
 def build_status_view(sources: StatusSources, settings: Supervisor, now: datetime) -> StatusView:
     """Given what was read, the supervisor settings and the time, return the view (pure)."""
     mode, paused_until, cascading = _mode_of(sources, settings, now)
+    board = sources.containers.record
     return StatusView(
         instance=sources.instance,
         generated_at=now,
@@ -175,6 +196,10 @@ def build_status_view(sources: StatusSources, settings: Supervisor, now: datetim
         vpn=vpn_of(sources.portsync),
         wiring=wiring_of(sources.wiring),
         restarts=restarts_of(sources.restarts),
+        services=board.services if board else {},
+        services_seen_at=board.written_at if board else None,
+        services_problem=sources.containers.problem,
+        history=sources.history,
     )
 
 
@@ -208,7 +233,10 @@ def _health_of(sources: StatusSources, now: datetime) -> HealthView:
 def _backups_of(archives: tuple[ArchiveInfo, ...]) -> BackupView:
     verified = [info for info in archives if info.state is VerifyState.VERIFIED]
     return BackupView(
-        len(archives), archives[0] if archives else None, verified[0] if verified else None
+        len(archives),
+        archives[0] if archives else None,
+        verified[0] if verified else None,
+        archives,
     )
 
 
@@ -248,6 +276,7 @@ def read_sources(
         portsync=read_portsync_record(portsync_record_path(paths.state_file)),
         wiring=read_wiring_record(wiring_record_path(paths.state_file)),
         restarts=read_restarts_record(restarts_record_path(paths.state_file)),
+        containers=read_board_record(board_record_path(paths.state_file)),
     )
 
 
@@ -263,7 +292,7 @@ def _read_state(state_file: Path) -> _StateRead:
         with SupervisorStore(state_file, read_only=True) as store:
             return (
                 store.load(),
-                store.history(RECENT_CASCADES),
+                store.history(HISTORY_LIMIT),
                 store.cascade_totals(),
                 store.user_stopped(),
                 None,

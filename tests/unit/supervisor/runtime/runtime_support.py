@@ -29,6 +29,7 @@ from mediastack.supervisor.cascade import CascadeSnapshot
 from mediastack.supervisor.clock import FakeClock
 from mediastack.supervisor.events import ContainerEvent, parse_container_event
 from mediastack.supervisor.observations import PrepareResult, RecreateResult
+from mediastack.supervisor.runtime.container_board import BoardRecorder, board_record_path
 from mediastack.supervisor.runtime.daemon import DaemonParts, SupervisorDaemon
 from mediastack.supervisor.runtime.discovery import DependentTarget, EngineSurveyor, Layout
 from mediastack.supervisor.runtime.heartbeat import NO_HEARTBEAT, Heartbeat
@@ -374,6 +375,7 @@ def build_harness(
         leases=leases,
         heartbeat=heartbeat,
         restart_counts=RestartCounter(restarts_record_path(tmp_path / "state.db"), clock),
+        board=BoardRecorder(board_record_path(tmp_path / "state.db"), [PROJECT]),
     )
     daemon = SupervisorDaemon(settings or Supervisor(), "home", parts)
     daemon.start()

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from mediastack.adapters.engine import ContainerInfo
 from mediastack.backup.naming import ArchiveName, verify_record_path
 from mediastack.config.schema import Supervisor
 from mediastack.supervisor.actions import FinishedCascade, Gluetun, Outcome
 from mediastack.supervisor.cascade import CascadeSnapshot
 from mediastack.supervisor.clock import FakeClock
 from mediastack.supervisor.limits import LimiterState
+from mediastack.supervisor.runtime.container_board import BoardRecorder, board_record_path
 from mediastack.supervisor.runtime.heartbeat import Beat, format_beat, heartbeat_path
 from mediastack.supervisor.runtime.job_records import (
     PortSyncRecorder,
@@ -27,6 +29,7 @@ from mediastack.supervisor.web.status_view import StatusPaths, StatusReader, Sta
 GLUETUN_ID = "2d473f546f61434d1cdab41010b57e48eb2ab7246392d430807bcfa64cbb7f63"
 TOKEN = "a-read-token-of-32-characters-xx"
 INSTANCE = "homelab"
+PROJECT = "homelab-vpn"
 
 
 @dataclass
@@ -105,6 +108,21 @@ class Lab:
         path = self.paths.rollbacks_file
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({service: digest}), encoding="utf-8")
+
+
+    def see(self, service: str, status: str = "running", health: str | None = "healthy") -> None:
+        """Record ``service``'s container as the daemon's board does (its full read)."""
+        recorder = self.__dict__.setdefault(
+            "_board", BoardRecorder(board_record_path(self.paths.state_file), [PROJECT])
+        )
+        seen = self.__dict__.setdefault("_seen", {})
+        seen[service] = ContainerInfo(
+            id=f"{len(seen) + 1:064x}", name=f"{PROJECT}-{service}-1", image=service,
+            status=status, health=health, started_at=self.clock.now(), pid=0,
+            network_mode="", sandbox_key="",
+            labels={"com.docker.compose.project": PROJECT, "com.docker.compose.service": service},
+        )  # fmt: skip
+        recorder.reset(list(seen.values()), self.clock.now())
 
 
 def read_rollbacks(path: Path) -> dict[str, str]:
