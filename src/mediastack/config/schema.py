@@ -398,8 +398,10 @@ class StatusPage(StrictModel):
         pattern=_VARIABLE_PATTERN,
         description="Name of the .env variable holding push-monitor URLs (healthchecks.io "
         "https://hc-ping.com/<uuid>, Uptime Kuma https://kuma.example/api/push/<token>), "
-        "separated by spaces or commas: each is fetched after every healthy check, so the "
-        "monitor alerts when the pings stop. Unset or empty pings nothing.",
+        "separated by spaces or commas. After each check (/health's verdict) each gets a "
+        "ping: a success while healthy, a failure (healthchecks /fail, Kuma status=down, "
+        "with the reason) when not; a plain URL is only fetched while healthy. At most 5 "
+        "pings a minute per URL, 10 s each. Unset or empty pings nothing.",
     )
     push_interval_seconds: int = Field(
         60, ge=10, le=86400, description="Seconds between two checks that may ping."

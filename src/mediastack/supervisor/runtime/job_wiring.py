@@ -40,6 +40,8 @@ from mediastack.supervisor.runtime.listener import ListenerRunner
 from mediastack.supervisor.runtime.messages import Inbox
 from mediastack.supervisor.runtime.notices import Notifier
 from mediastack.supervisor.runtime.portsync_runner import PortSyncProcess, PortSyncRunner
+from mediastack.supervisor.runtime.push_monitors import PushUrlError
+from mediastack.supervisor.runtime.push_pings import PushThread, build_push_thread, push_targets
 from mediastack.supervisor.runtime.timers import CronTimer, cron_schedule
 from mediastack.supervisor.runtime.update_runner import UpdateProcess, UpdateRunner
 from mediastack.supervisor.runtime.wire_runner import START_DELAY, WireProcess, WireRunner
@@ -73,6 +75,7 @@ def build_jobs(
     queue = UpdateQueue()
     jobs.updates = _updates(loaded, handler, notifier, queue, clock, verbose)
     jobs.listener = _listener(loaded, queue, notifier, environment, clock, state)
+    jobs.push = _push(loaded, notifier, environment, clock, state)
     jobs.backups = _backups(loaded, handler, notifier, inbox, clock, verbose)
     jobs.wire = _wire(loaded, handler, notifier, inbox, clock, environment, verbose, state)
     return jobs
@@ -200,6 +203,50 @@ def _listener(
     )
     logger.info("listener on %s:%d: %s", server.settings.bind_address, server.settings.port, serves)
     return ListenerRunner(server, notifier, config.name, serves)
+
+
+def _push(
+    loaded: LoadedConfig,
+    notifier: Notifier,
+    environment: Mapping[str, str],
+    clock: Clock,
+    state_file: Path,
+) -> PushThread | None:
+    """Push pings after each check, with /health's verdict (read from the daemon's files on
+    the push thread); none when no push URL is set. A URL that cannot be used is logged and
+    notified, and the daemon runs without pings."""
+    status = loaded.config.status
+    try:
+        targets = push_targets(status, environment)
+    except PushUrlError as error:
+        logger.error("push pings off: %s", error)
+        title = f"{loaded.config.name}: push pings are off"
+        notifier.put(Notification(title, str(error), FAILURE_PRIORITY, ("warning",)))
+        return None
+    if not targets:
+        logger.info("push pings off (%s is not set)", status.push_urls_variable)
+        return None
+    # Only now: the verdict is the status pages' (see the module docstring).
+    from mediastack.supervisor.web.serving import status_reader
+    from mediastack.supervisor.web.verdict import stack_verdict
+
+    reader = status_reader(loaded, state_file, clock)
+
+    def verdict() -> tuple[bool, str]:
+        judged = stack_verdict(reader())
+        return judged.healthy, judged.reason
+
+    return build_push_thread(status, environment, clock, verdict, daemon_secret_values(environment))
+
+
+def daemon_secret_values(environment: Mapping[str, str]) -> list[str]:
+    """Return the values a push message must never carry (every long value of .env and the
+    environment that looks like a key, token or password)."""
+    return [
+        value
+        for name, value in environment.items()
+        if len(value) >= 8 and any(word in name for word in ("KEY", "TOKEN", "PASSWORD", "URL"))
+    ]
 
 
 def _backups(

@@ -28,11 +28,13 @@ from typing import Protocol
 from mediastack.supervisor.runtime.backup_runner import BackupRunner
 from mediastack.supervisor.runtime.listener import ListenerRunner
 from mediastack.supervisor.runtime.portsync_runner import PortSyncRunner, SyncTrigger
+from mediastack.supervisor.runtime.push_pings import PushThread
 from mediastack.supervisor.runtime.stop_budget import JOBS_STOP_SECONDS
 from mediastack.supervisor.runtime.update_runner import UpdateRunner
 from mediastack.supervisor.runtime.wire_runner import WireRunner, WireTrigger
 
 logger = logging.getLogger("mediastack.supervisor")
+PUSH_STOP_SECONDS = 1.0
 
 
 class Stopping(Protocol):
@@ -56,6 +58,7 @@ class SupervisorJobs:
     backups: BackupRunner | None = None
     wire: WireRunner | None = None
     listener: ListenerRunner | None = None
+    push: PushThread | None = None  # push pings (status.push_urls_variable)
 
     def start(self) -> None:
         """Start the update thread, then the listener; queue port sync's start run; schedule
@@ -64,6 +67,8 @@ class SupervisorJobs:
             self.updates.start()
         if self.listener is not None:
             self.listener.start()
+        if self.push is not None:
+            self.push.start()
         if self.portsync is not None:
             self.portsync.trigger(SyncTrigger.START)
         if self.wire is not None:
@@ -121,6 +126,9 @@ class SupervisorJobs:
         while the jobs stop."""
         jobs = (self.listener, self.portsync, self.updates, self.backups, self.wire)
         runners: list[Stopping] = [job for job in jobs if job is not None]
+        if self.push is not None:
+            # Within a second; a ping in flight ends by its own 10 s bound (a daemon thread).
+            self.push.stop(PUSH_STOP_SECONDS)
         for runner in runners:
             runner.interrupt()
         deadline = time.monotonic() + budget_seconds

@@ -32,12 +32,10 @@ def status_token(loaded: LoadedConfig, environment: Mapping[str, str]) -> str:
     return environment.get(variable) or read_secrets(loaded.env_file).get(variable, "")
 
 
-def status_pages(
-    loaded: LoadedConfig, state_file: Path, clock: Clock, environment: Mapping[str, str]
-) -> Callable[[WebhookSettings], StatusRoutes]:
-    """Return what builds the status routes from the listener's settings: the status token
-    is wanted unless it listens on loopback only."""
-    reader = StatusReader(
+def status_reader(loaded: LoadedConfig, state_file: Path, clock: Clock) -> StatusReader:
+    """Return what reads a fresh view from the daemon's files (the pages' and the push
+    pings' one source)."""
+    return StatusReader(
         loaded.config.name,
         status_paths(loaded, state_file),
         loaded.config.supervisor,
@@ -45,6 +43,13 @@ def status_pages(
         lambda path: FileRollbacks(path).rolled_back(),
     )
 
+
+def status_pages(
+    loaded: LoadedConfig, state_file: Path, clock: Clock, environment: Mapping[str, str]
+) -> Callable[[WebhookSettings], StatusRoutes]:
+    """Return what builds the status routes from the listener's settings: the status token
+    is wanted unless it listens on loopback only."""
+    reader = status_reader(loaded, state_file, clock)
     topology = topology_of_config(loaded)
     token = status_token(loaded, environment)
     variable = loaded.config.status.token_variable

@@ -4,6 +4,7 @@ daemon's own answers where it does not import the jobs' modules (the same as the
 from __future__ import annotations
 
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from mediastack.supervisor.runtime.portsync_runner import SyncTrigger
 from mediastack.supervisor.runtime.timers import cron_schedule
 from mediastack.updates import UpdateSchedule
 from mediastack.updates.webhook import WebhookServer
+from support.push_monitors import HealthchecksStandIn
 
 
 def loaded(text: str, tmp_path: Path) -> LoadedConfig:
@@ -169,3 +171,36 @@ def test_a_webhook_without_its_token_is_off_and_said_while_the_pages_are_served(
     jobs = job_wiring.build_jobs(loaded(text, tmp_path), Inbox(), notifier, clock, {})
     assert jobs.listener is not None and jobs.listener.serves == "the status pages"
     assert notifier.titles == ["home: the update webhook is off"]
+
+
+def test_push_pings_carry_the_health_verdict_from_the_daemons_files(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    check = "5f1c7a2e-9b1d-4c3e-8f6a-0d2b4e6a8c10"
+    text = "name: home\nstatus: {enabled: false}\n"
+    with HealthchecksStandIn(uuids=(check,)) as monitor:
+        environment = {"MEDIASTACK_PUSH_URLS": monitor.url(check)}
+        jobs = job_wiring.build_jobs(loaded(text, tmp_path), Inbox(), LogOnlyNotifier(), clock,
+                                     environment)  # fmt: skip
+        assert jobs.push is not None
+        jobs.start()
+        try:
+            deadline = time.monotonic() + 10
+            while not monitor.pings and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            jobs.stop()
+    (ping,) = monitor.pings
+    # No daemon ever ran in tmp_path: its heartbeat is missing, so the stack is not healthy.
+    assert ping.action == "fail" and ping.body.startswith("the supervisor: ")
+
+
+def test_a_push_url_that_cannot_be_used_is_said_and_the_daemon_runs_without(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    notifier = CollectingNotifier()
+    environment = {"MEDIASTACK_PUSH_URLS": "ftp://hc-ping.com/x"}
+    jobs = job_wiring.build_jobs(loaded("name: home\n", tmp_path), Inbox(), notifier, clock,
+                                 environment)  # fmt: skip
+    assert jobs.push is None
+    assert notifier.titles == ["home: push pings are off"]
