@@ -6,9 +6,10 @@ prefix and base units (seconds, bytes); counters end in ``_total``; moments are 
 timestamps (``_timestamp_seconds``), never ages, so a stale scrape does not lie. Labels are
 few and bounded: a cascade's or a port sync's ``result`` (one of the outcomes), a link's
 ``state`` (one of the link statuses), a restart's ``service`` (one per watched container) and
-``reason`` (a few words). A metric whose value is not known (no heartbeat yet, no backup
-yet, not paused, no port sync, wire run or restart yet) is left out rather than given a 0
-that would read as 1970.
+``reason`` (a few words), a container's ``service`` (one per rendered service). A metric
+whose value is not known (no heartbeat yet, no backup yet, not paused, no port sync, wire
+run, restart or container seen yet) is left out rather than given a 0 that would read as
+1970.
 
 ``prometheus_client`` is imported on the first scrape only: a supervisor nobody scrapes does
 not carry it (issue 3's idle budget).
@@ -21,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from mediastack.supervisor.web.status_view import StatusView
+from mediastack.supervisor.web.verdict import stack_verdict
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -53,6 +55,7 @@ class StatusCollector:
         yield from _vpn_metrics(self._view)
         yield from _wiring_metrics(self._view)
         yield from _restart_metrics(self._view)
+        yield from _service_metrics(self._view)
 
 
 def _cascade_metrics(view: StatusView) -> Iterator[Metric]:
@@ -229,6 +232,34 @@ def _restart_metrics(view: StatusView) -> Iterator[Metric]:
         "When autoheal last restarted a container.",
         _timestamp(restarts.last_at),
     )
+
+
+def _service_metrics(view: StatusView) -> Iterator[Metric]:
+    """Each service's container as the daemon saw it, and /health's verdict on the stack."""
+    from prometheus_client.metrics_core import GaugeMetricFamily
+
+    verdict = stack_verdict(view)
+    yield _gauge(
+        "mediastack_stack_healthy",
+        "1 when /health answers 200 (the supervisor and every service healthy).",
+        float(verdict.healthy),
+    )
+    if view.services_seen_at is None:
+        return
+    running = GaugeMetricFamily(
+        "mediastack_service_running", "1 while the service's container runs.", labels=["service"]
+    )
+    healthy = GaugeMetricFamily(
+        "mediastack_service_healthy",
+        "1 while the service's container reports healthy (services with a healthcheck).",
+        labels=["service"],
+    )
+    for name, state in sorted(view.services.items()):
+        running.add_metric([name], float(state.status == "running"))
+        if state.health is not None:
+            healthy.add_metric([name], float(state.health == "healthy"))
+    yield running
+    yield healthy
 
 
 def _gauge(name: str, documentation: str, value: float) -> Metric:

@@ -99,3 +99,23 @@ def test_every_name_has_the_prefix_and_nothing_unknown_is_made_up(lab: Lab) -> N
         "mediastack_last_cascade_finished_timestamp_seconds",
     ):
         assert unknown not in found
+    assert "mediastack_service_running" not in found  # no container seen yet
+    assert value(found["mediastack_stack_healthy"]) == 0
+
+
+def test_each_service_is_running_and_healthy_as_the_daemon_saw_it(lab: Lab) -> None:
+    lab.finish_cascade(Outcome.HEALED, 5)
+    lab.beat()
+    lab.see("gluetun")
+    lab.see("sonarr", health="unhealthy")
+    lab.see("unpackerr", health=None)
+    lab.see("bazarr", status="exited")
+
+    found = families(lab)
+
+    running, healthy = found["mediastack_service_running"], found["mediastack_service_healthy"]
+    assert value(running, service="sonarr") == 1 and value(healthy, service="sonarr") == 0
+    assert value(running, service="bazarr") == 0
+    assert value(running, service="unpackerr") == 1
+    assert not [s for s in healthy.samples if s.labels["service"] == "unpackerr"]  # no check
+    assert value(found["mediastack_stack_healthy"]) == 0
