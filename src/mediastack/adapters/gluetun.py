@@ -14,7 +14,9 @@ asks the engine for gluetun's address on that network (the host routes to its br
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import docker
@@ -27,6 +29,10 @@ from mediastack.adapters.errors import AdapterError
 
 PORT_FORWARD_PATH = "/v1/portforward"
 LEGACY_PORT_FORWARD_PATH = "/v1/openvpn/portforwarded"
+# gluetun's internal/server/publicip.go (v3.40): ``GET /v1/publicip/ip`` encodes
+# models.PublicIP: {"public_ip": "203.0.113.7", "country": ..., "city": ..., ...}; before
+# its public-IP loop has an answer the address is the zero netip.Addr, encoded "".
+PUBLIC_IP_PATH = "/v1/publicip/ip"
 API_KEY_HEADER = "X-API-Key"
 DEFAULT_TIMEOUT_SECONDS = 5.0
 DEFAULT_ENGINE_LOOKUP_SECONDS = 10
@@ -69,6 +75,30 @@ def parse_forwarded_ports(payload: object) -> tuple[int, ...]:
         raise GluetunAnswerError(f"gluetun's answer has no `port` or `ports`: {payload!r}")
     ports = tuple(_valid_port(port, payload) for port in raw_ports)
     return tuple(port for port in ports if port != 0)
+
+
+@dataclass(frozen=True)
+class PublicAddress:
+    """The VPN's exit address as gluetun's public-IP loop last found it."""
+
+    ip: str
+    country: str | None = None
+
+
+def parse_public_address(payload: object) -> PublicAddress | None:
+    """Given the JSON of ``/v1/publicip/ip``, return the address, or None while gluetun has
+    none yet; raise GluetunAnswerError for another shape or a value that is no IP."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("public_ip", ""), str):
+        raise GluetunAnswerError(f"gluetun's public IP answer is not understood: {payload!r}")
+    text = payload.get("public_ip", "")
+    if not text:
+        return None
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise GluetunAnswerError(f"gluetun's public IP {text!r} is not an IP address") from None
+    country = payload.get("country")
+    return PublicAddress(str(address), country if isinstance(country, str) and country else None)
 
 
 def _valid_port(value: object, payload: object) -> int:
@@ -130,6 +160,19 @@ class GluetunControlClient:
                 f"{response.text[:200]!r}"
             ) from None
         return parse_forwarded_ports(payload)
+
+    def public_address(self) -> PublicAddress | None:
+        """Return the VPN's exit address (None while gluetun has none yet). Raise
+        GluetunUnavailableError, GluetunUnauthorizedError or GluetunAnswerError."""
+        response = self._get(PUBLIC_IP_PATH)
+        self._raise_for_status(response)
+        try:
+            payload = response.json()
+        except ValueError:
+            raise GluetunAnswerError(
+                f"gluetun's {PUBLIC_IP_PATH} did not answer JSON: {response.text[:200]!r}"
+            ) from None
+        return parse_public_address(payload)
 
     def _get(self, path: str) -> httpx.Response:
         try:

@@ -72,6 +72,9 @@ class SyncOutcome:
     reason: str | None = None
     fix: str | None = None
     waited_seconds: float = 0.0
+    # The VPN's exit address gluetun reported after the sync (None: not known).
+    public_ip: str | None = None
+    vpn_country: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -95,6 +98,8 @@ class SyncOutcome:
             "reason": self.reason,
             "fix": self.fix,
             "waited_seconds": round(self.waited_seconds, 3),
+            "public_ip": self.public_ip,
+            "vpn_country": self.vpn_country,
         }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol
 
 from mediastack.adapters.errors import AdapterError
@@ -19,6 +20,7 @@ from mediastack.adapters.gluetun import (
     GluetunError,
     GluetunUnauthorizedError,
     GluetunUnavailableError,
+    PublicAddress,
 )
 from mediastack.adapters.qbittorrent import (
     ListenPreferences,
@@ -49,6 +51,10 @@ class ForwardedPortSource(Protocol):
 
     def forwarded_ports(self) -> tuple[int, ...]:
         """Return the forwarded ports, empty while there is none; raise GluetunError."""
+        ...
+
+    def public_address(self) -> PublicAddress | None:
+        """Return the VPN's exit address, None while there is none; raise GluetunError."""
         ...
 
 
@@ -106,11 +112,25 @@ def sync_once(
         return failed(failure.problem, failure.reason, failure.fix, waited_seconds=waited)
     waited = monotonic() - started
     try:
-        return _apply(port, qbittorrent, dry_run=dry_run, waited_seconds=waited)
+        applied = _apply(port, qbittorrent, dry_run=dry_run, waited_seconds=waited)
     except QbittorrentError as error:
         return failed(
             problem_of(error), error.message, error.fix, forwarded_port=port, waited_seconds=waited
         )
+    return _with_public_address(gluetun, applied)
+
+
+def _with_public_address(gluetun: ForwardedPortSource, outcome: SyncOutcome) -> SyncOutcome:
+    """Add the VPN's exit address gluetun reports (for the status pages): one more request
+    to the control server it just answered; its failure leaves the address unknown and the
+    sync as it was."""
+    try:
+        address = gluetun.public_address()
+    except GluetunError:
+        return outcome
+    if address is None:
+        return outcome
+    return replace(outcome, public_ip=address.ip, vpn_country=address.country)
 
 
 def _await_forwarded_port(

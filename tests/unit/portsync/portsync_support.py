@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from mediastack.adapters.gluetun import GluetunError
+from mediastack.adapters.gluetun import GluetunError, PublicAddress
 from mediastack.adapters.qbittorrent import ListenPreferences, QbittorrentError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "qbittorrent-4.5.2"
@@ -218,6 +218,7 @@ class FakeGluetun:
 
     script: list[GluetunAnswer]
     calls: int = 0
+    address: PublicAddress | GluetunError | None = None
 
     def forwarded_ports(self) -> tuple[int, ...]:
         answer = self.script[min(self.calls, len(self.script) - 1)]
@@ -225,6 +226,11 @@ class FakeGluetun:
         if isinstance(answer, GluetunError):
             raise answer
         return answer
+
+    def public_address(self) -> PublicAddress | None:
+        if isinstance(self.address, GluetunError):
+            raise self.address
+        return self.address
 
 
 @dataclass

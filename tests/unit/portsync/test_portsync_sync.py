@@ -9,6 +9,8 @@ from mediastack.adapters.gluetun import (
     GluetunAnswerError,
     GluetunUnauthorizedError,
     GluetunUnavailableError,
+    PublicAddress,
+    parse_public_address,
 )
 from mediastack.adapters.qbittorrent import (
     ListenPreferences,
@@ -171,7 +173,8 @@ def test_a_write_qbittorrent_did_not_apply_is_a_failure() -> None:
 
 
 def test_the_json_report_has_every_key() -> None:
-    outcome = run(FakeGluetun([(43210,)]), FakeStore())
+    gluetun = FakeGluetun([(43210,)], address=PublicAddress("203.0.113.7", "Netherlands"))
+    outcome = run(gluetun, FakeStore())
     assert outcome.as_json() == {
         "status": "changed",
         "forwarded_port": 43210,
@@ -182,7 +185,38 @@ def test_the_json_report_has_every_key() -> None:
         "reason": None,
         "fix": None,
         "waited_seconds": 0.0,
+        "public_ip": "203.0.113.7",
+        "vpn_country": "Netherlands",
     }
+
+
+def test_a_public_ip_gluetun_cannot_give_leaves_the_sync_as_it_was() -> None:
+    refused = GluetunAnswerError("gluetun's control server answered 400 on /v1/publicip/ip")
+    outcome = run(FakeGluetun([(43210,)], address=refused), FakeStore())
+    assert outcome.status.value == "changed" and outcome.public_ip is None
+    assert run(FakeGluetun([(43210,)]), FakeStore()).public_ip is None  # none found yet
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({"public_ip": "203.0.113.7", "country": "Netherlands", "city": "Amsterdam"},
+         PublicAddress("203.0.113.7", "Netherlands")),
+        ({"public_ip": ""}, None),  # gluetun v3.40 before its first lookup: the zero Addr
+        ({}, None),
+        ({"public_ip": "2001:db8::7"}, PublicAddress("2001:db8::7")),
+    ],
+)  # fmt: skip
+def test_gluetuns_public_ip_answer_is_read_as_its_model_encodes_it(
+    payload: object, expected: PublicAddress | None
+) -> None:
+    assert parse_public_address(payload) == expected
+
+
+@pytest.mark.parametrize("payload", [["203.0.113.7"], {"public_ip": "not-an-ip"}, {"public_ip": 7}])
+def test_another_shape_is_an_answer_error(payload: object) -> None:
+    with pytest.raises(GluetunAnswerError):
+        parse_public_address(payload)
 
 
 def test_poll_delays_double_up_to_15_seconds() -> None:

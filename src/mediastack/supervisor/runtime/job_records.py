@@ -113,6 +113,8 @@ class PortSyncRecord:
     problem: str | None
     forwarded_port: int | None
     runs: Mapping[str, int] = field(default_factory=dict)
+    public_ip: str | None = None  # the VPN's exit address gluetun gave after the sync
+    vpn_country: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -121,6 +123,8 @@ class PortSyncRecord:
             "problem": self.problem,
             "forwarded_port": self.forwarded_port,
             "runs": dict(self.runs),
+            "public_ip": self.public_ip,
+            "vpn_country": self.vpn_country,
         }
 
     @classmethod
@@ -134,7 +138,13 @@ class PortSyncRecord:
             problem=None if problem is None else str(problem),
             forwarded_port=None if port is None else int(port),
             runs={str(result): int(count) for result, count in dict(data["runs"]).items()},
+            public_ip=_optional_text(data.get("public_ip")),
+            vpn_country=_optional_text(data.get("vpn_country")),
         )
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def read_portsync_record(path: Path) -> RecordRead[PortSyncRecord]:
@@ -171,6 +181,8 @@ class PortSyncRecorder:
                 None if problem is None else str(problem),
                 None if port is None else int(port),
                 runs,
+                _optional_text(outcome.get("public_ip")),
+                _optional_text(outcome.get("vpn_country")),
             )
         except (KeyError, TypeError, ValueError) as error:
             logger.warning("port sync answered an outcome not understood: %r", error)

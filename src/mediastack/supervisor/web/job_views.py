@@ -97,6 +97,7 @@ def vpn_of(read: RecordRead[PortSyncRecord]) -> VpnView:
     port = record.forwarded_port
     return VpnView(
         connected=port is not None and port > 0,
+        public_ip=record.public_ip,
         forwarded_port=port if port else None,
         last_sync_at=record.finished_at,
         last_sync_result=record.status,

@@ -8,6 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from web_support import Lab
 
 from mediastack.supervisor.runtime.job_records import (
+    PortSyncRecorder,
     RestartCounter,
     portsync_record_path,
     restarts_record_path,
@@ -15,7 +16,9 @@ from mediastack.supervisor.runtime.job_records import (
 )
 from mediastack.supervisor.runtime.wire_notices import LinkRecord
 from mediastack.supervisor.web.metrics import render_metrics
+from mediastack.supervisor.web.page import render_page
 from mediastack.supervisor.web.summary import summary_of
+from mediastack.supervisor.web.topology import Topology
 
 OK = LinkRecord("sonarr", "sonarr:client", "qBittorrent download client", "ok")
 WAITING = LinkRecord("seerr", "seerr:plex", "Plex server", "waiting", "claim Plex first")
@@ -163,3 +166,13 @@ def test_no_restart_yet_leaves_the_restart_metrics_out(lab: Lab) -> None:
 
     assert view.to_json()["autoheal"]["problem"] is not None
     assert "mediastack_restarts" not in families(lab)
+
+
+def test_the_vpns_public_ip_from_the_last_port_sync_is_on_the_page(lab: Lab) -> None:
+    recorder = PortSyncRecorder(portsync_record_path(lab.paths.state_file), lab.clock)
+    recorder.record({"status": "unchanged", "forwarded_port": 51413, "problem": None,
+                     "public_ip": "203.0.113.7", "vpn_country": "Netherlands"})  # fmt: skip
+    view = lab.view()
+    assert view.vpn.public_ip == "203.0.113.7"
+    assert view.to_json()["vpn"]["public_ip"] == "203.0.113.7"
+    assert "Public IP: 203.0.113.7" in render_page(view, Topology())
