@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
+from headless_browser import chromium_path
 from peer_images import build_arr_images, build_peer_images
 from standins import (
     SERVICE_PORTS,
@@ -70,3 +71,12 @@ def compose_project_prefix(_abandoned_test_resources_removed: None) -> Iterator[
     prefix = f"{session_prefix()}{secrets.token_hex(3)}"
     yield prefix
     remove_test_resources(prefix)
+
+
+@pytest.fixture
+def browser_binary() -> str:
+    """Return Debian's Chromium; skip (fail in CI) when it is not installed."""
+    binary = chromium_path()
+    if binary is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    return binary

@@ -3,6 +3,11 @@
 ``--remote-debugging-pipe``: Chromium reads protocol messages on fd 3 and writes its own on
 fd 4, each one JSON object ended by a NUL byte. One page target is attached (flat sessions),
 so a test can evaluate JavaScript in the page and take screenshots without reloading it.
+
+With ``credentials`` the page is opened as a person opens a page behind HTTP authentication:
+Chromium gets the 401 and its challenge, and the log-in prompt it would show is answered
+(``Fetch.authRequired``, the protocol's stand-in for the dialog a headless browser lacks).
+What the page then loads itself (its EventSource) carries what Chromium cached, or nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ TRAMPOLINE = (
     "os.execv(sys.argv[3], sys.argv[3:])\n"
 )
 MESSAGE_TIMEOUT_SECONDS = 20.0
+# A wrong password is asked again and again: answer that many prompts, then cancel.
+MAXIMUM_PROMPTS = 3
+# Where a run leaves its screenshots for a person to look at (else only in tmp_path).
+SCREENSHOT_FOLDER_VARIABLE = "MEDIASTACK_SCREENSHOT_DIR"
 
 
 class BrowserError(RuntimeError):
@@ -39,17 +48,28 @@ def chromium_path() -> str | None:
     return shutil.which("chromium")
 
 
-class HeadlessPage:
-    """One headless Chromium showing ``url``; ``close()`` ends it."""
+def keep_screenshot(path: Path) -> None:
+    """Copy a screenshot into the folder ``MEDIASTACK_SCREENSHOT_DIR`` names, when set."""
+    folder = os.environ.get(SCREENSHOT_FOLDER_VARIABLE)
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / path.name).write_bytes(path.read_bytes())
 
-    def __init__(self, binary: str, url: str, profile: Path) -> None:
+
+class HeadlessPage:
+    """One headless Chromium showing ``url``; ``close()`` ends it. ``credentials`` (user,
+    password): the answer to the log-in prompts (``prompts_answered`` counts them)."""
+
+    def __init__(
+        self, binary: str, url: str, profile: Path, credentials: tuple[str, str] | None = None
+    ) -> None:
         to_browser_read, self._to_browser = os.pipe()
         self._from_browser, from_browser_write = os.pipe()
         arguments = [
             binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
             "--disable-extensions", "--disable-background-networking", "--hide-scrollbars",
             f"--user-data-dir={profile}", "--remote-debugging-pipe", "--window-size=1280,1800",
-            url,
+            "about:blank" if credentials else url,
         ]  # fmt: skip
         # A small Python puts the pipes on fd 3 and 4 and becomes Chromium (no preexec_fn:
         # this process has threads).
@@ -65,7 +85,15 @@ class HeadlessPage:
         os.close(from_browser_write)
         self._buffer = b""
         self._next_id = 0
+        self._credentials = credentials
+        self.prompts_answered = 0
         self._session = self._attach()
+        if credentials:
+            # Every request pauses (the protocol handles no challenge otherwise) and is let go
+            # as it is; only a challenge is answered.
+            patterns = [{"urlPattern": "*"}]
+            self.call("Fetch.enable", {"handleAuthRequests": True, "patterns": patterns}, page=True)
+            self.call("Page.navigate", {"url": url}, page=True)
 
     def _attach(self) -> str:
         deadline = time.monotonic() + MESSAGE_TIMEOUT_SECONDS
@@ -81,18 +109,42 @@ class HeadlessPage:
         raise BrowserError("Chromium opened no page")
 
     def call(self, method: str, params: dict[str, Any] | None = None, *, page: bool = False) -> Any:
-        """Send one protocol command (to the page's session when ``page``); return its result."""
-        self._next_id += 1
-        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
-        if page:
-            message["sessionId"] = self._session
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        """Send one protocol command (to the page's session when ``page``); return its result.
+        Events that come meanwhile are handled (``_handle``)."""
+        number = self._send(method, params or {}, page=page)
         while True:
             reply = self._receive()
-            if reply.get("id") == self._next_id:
+            if "id" not in reply:
+                self._handle(reply)
+            elif reply["id"] == number:
                 if "error" in reply:
                     raise BrowserError(f"{method}: {reply['error']}")
                 return reply.get("result", {})
+
+    def _send(self, method: str, params: dict[str, Any], *, page: bool) -> int:
+        self._next_id += 1
+        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params}
+        if page:
+            message["sessionId"] = self._session
+        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        return self._next_id
+
+    def _handle(self, event: dict[str, Any]) -> None:
+        """Let a paused request go on; answer a log-in prompt. Not waiting for the replies:
+        this runs inside ``call``'s wait, and the replies to these are not looked at."""
+        params = event.get("params", {})
+        if event.get("method") == "Fetch.requestPaused":
+            self._send("Fetch.continueRequest", {"requestId": params["requestId"]}, page=True)
+        elif event.get("method") == "Fetch.authRequired":
+            self._send("Fetch.continueWithAuth", self._prompt_answer(params), page=True)
+
+    def _prompt_answer(self, params: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, str] = {"response": "CancelAuth"}
+        if self._credentials is not None and self.prompts_answered < MAXIMUM_PROMPTS:
+            self.prompts_answered += 1
+            user, password = self._credentials
+            answer = {"response": "ProvideCredentials", "username": user, "password": password}
+        return {"requestId": params["requestId"], "authChallengeResponse": answer}
 
     def evaluate(self, expression: str) -> Any:
         """Return the value of ``expression`` evaluated in the page."""

@@ -5,17 +5,22 @@ What runs is what users get: the real qbittorrent-nox reading the ``qBittorrent.
 ``up`` wrote, cross-seed and recyclarr stand-ins that refuse to start without the configs
 ``up`` writes, the supervisor in the image ``up`` builds, reaching the engine only through the
 socket-proxy peer (haproxy configured as lscr.io/linuxserver/socket-proxy configures itself).
-Nothing here edits a rendered file.
+Its status page is opened from the published port in Debian's headless Chromium as a phone
+opens it (refused, the log-in prompt answered with the token) and watched through the real
+gluetun restart. Nothing here edits a rendered file.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 import yaml
+from headless_browser import HeadlessPage, keep_screenshot
 from homelab import Homelab, make_homelab
 from standins import docker, remove_test_resources, session_prefix
 from test_supervisor_harness import wait_until
@@ -32,6 +37,18 @@ DEPENDENTS = (
     "qbittorrent", "prowlarr", "flaresolverr", "sonarr", "radarr", "bazarr", "unpackerr",
     "cross-seed", "recyclarr",
 )  # fmt: skip
+# The status page, read from its DOM: the services drawn in one zone (vpn, bridge, host), and
+# each finished cascade's row (newest first) as its cells' text.
+ZONE_SERVICES = (
+    "[...document.querySelectorAll('.zone.{zone} [data-service]')].map(e => e.dataset.service)"
+)
+CASCADE_ROWS = (
+    "[...document.querySelectorAll('#cascades tr.cascade')]"
+    ".map(row => [...row.cells].map(cell => cell.innerText))"
+)
+LIVE = "document.getElementById('live').textContent === 'live'"
+DURATION = re.compile(r"\d+\.\d s|\d+ min \d+ s")
+MAPPED_FIELD = re.compile(r"homepage\.widget\.mappings\[\d+\]\.field")
 
 
 def container_ids(lab: Homelab, stack: str) -> dict[str, str]:
@@ -49,6 +66,23 @@ def health_of(container: str) -> str:
         check=False,
     )  # fmt: skip
     return inspected.stdout.strip()
+
+
+def status_url(lab: Homelab, path: str = "/") -> str:
+    """The supervisor's listener, as the host publishes it (127.0.0.1, the lab's free port)."""
+    return f"http://127.0.0.1:{lab.loaded().config.updates.webhook.port}{path}"
+
+
+def status_token(lab: Homelab) -> str:
+    return read_secrets(lab.root / ".env")["MEDIASTACK_STATUS_TOKEN"]
+
+
+def summary_of(lab: Homelab) -> dict[str, object]:
+    headers = {"Authorization": f"Bearer {status_token(lab)}"}
+    answer = httpx.get(status_url(lab, "/api/v1/summary"), headers=headers, timeout=10)
+    assert answer.status_code == 200, answer.text
+    summary: dict[str, object] = answer.json()
+    return summary
 
 
 def qbittorrent_login(container: str, url: str, password: str) -> str:
@@ -190,10 +224,88 @@ def test_qbittorrent_takes_the_env_password_from_the_namespace_and_the_superviso
     assert "temporary password" not in (logs.stdout + logs.stderr).lower()
 
 
-def test_a_gluetun_restart_is_healed_and_the_new_port_synced_by_the_container(
+def test_the_listener_wants_the_token_but_at_health_and_gives_homepage_its_fields(
     running: Homelab,
 ) -> None:
     lab = running
+    health = httpx.get(status_url(lab, "/health"), timeout=10)
+    assert (health.status_code, health.json()["healthy"]) == (200, True), health.text
+    refused = httpx.get(status_url(lab, "/api/v1/summary"), timeout=10)
+    assert refused.status_code == 401 and "Basic" in refused.headers["WWW-Authenticate"]
+    summary = summary_of(lab)
+    # What Homepage is pointed at: the supervisor container's labels, its widget's URL fetched
+    # from the lab network (the supervisor's own python stands in for Homepage's server).
+    supervisor = container_ids(lab, "ops")["supervisor"]
+    (inspected,) = json.loads(docker("inspect", supervisor).stdout)
+    labels: dict[str, str] = inspected["Config"]["Labels"]
+    fields = [value for key, value in labels.items() if MAPPED_FIELD.fullmatch(key)]
+    assert len(fields) == 4 and set(fields) <= set(summary), (fields, summary)
+    header = labels["homepage.widget.headers.Authorization"].replace(
+        "{{HOMEPAGE_VAR_MEDIASTACK_STATUS_TOKEN}}", status_token(lab)
+    )
+    script = (
+        "import httpx,sys; r=httpx.get(sys.argv[1], headers={'Authorization': sys.argv[2]}, "
+        "timeout=10); print(r.status_code, sorted(r.json()))"
+    )
+    url = labels["homepage.widget.url"]
+    fetched = docker("exec", supervisor, "/opt/mediastack/bin/python", "-c", script, url, header)
+    assert fetched.stdout.strip() == f"200 {sorted(summary)}", (url, fetched.stdout)
+
+
+def open_status_page(lab: Homelab, binary: str, folder: Path) -> HeadlessPage:
+    """Open the status page as a phone does: refused, the log-in prompt given the token."""
+    return HeadlessPage(binary, status_url(lab), folder / "profile", ("phone", status_token(lab)))
+
+
+def test_a_gluetun_restart_is_healed_synced_and_shown_live_on_the_status_page(
+    running: Homelab, browser_binary: str, tmp_path: Path
+) -> None:
+    lab = running
+    browser = open_status_page(lab, browser_binary, tmp_path)
+    try:
+        browser.wait_for(LIVE, 60)  # its EventSource carries the prompt's credentials
+        before = browser.screenshot(tmp_path / "lab-status-page-before.png")
+        zones = {
+            zone: browser.evaluate(ZONE_SERVICES.format(zone=zone))
+            for zone in ("vpn", "bridge", "host")
+        }
+        assert browser.prompts_answered == 1
+        assert sorted(zones["vpn"]) == sorted(["gluetun", *DEPENDENTS])
+        assert {"supervisor", "socket-proxy"} <= set(zones["bridge"]), zones
+        assert zones["host"] == ["plex"], zones
+        cascades_before = len(browser.evaluate(CASCADE_ROWS))
+        browser.evaluate("window.loadedOnce = 'yes'")  # gone if the page reloads
+        forwarded = restart_gluetun_and_wait_for_the_cascade(lab)
+        rows = browser.wait_for(
+            f"(rows => rows.length > {cascades_before} && rows)({CASCADE_ROWS})", 60
+        )
+        vpn_line = browser.wait_for(
+            f"(t => t.includes('Forwarded port: {forwarded}.') && t)"
+            "(document.querySelector('.zone.vpn').innerText)",
+            60,
+        )
+        same_page = browser.evaluate("window.loadedOnce")
+        after = browser.screenshot(tmp_path / "lab-status-page-after.png")
+    finally:
+        browser.close()
+    keep_screenshot(before)
+    keep_screenshot(after)
+
+    _finished, outcome, duration, healed, failed = rows[0]
+    assert (outcome, failed) == ("healed", "none"), rows[0]
+    assert DURATION.fullmatch(duration) and set(healed.split(", ")) == set(DEPENDENTS), rows[0]
+    assert "VPN: connected." in vpn_line
+    assert same_page == "yes"
+    assert after.stat().st_size > 10_000
+    summary = summary_of(lab)
+    assert summary["last_cascade"] == "healed" and summary["forwarded_port"] == forwarded
+    history = json.loads(lab.run("status", "--format", "json").stdout)["supervisor"]
+    assert history["recent_cascades"], history
+
+
+def restart_gluetun_and_wait_for_the_cascade(lab: Homelab) -> int:
+    """Restart gluetun for real; wait until every dependent is recreated and healthy and
+    qBittorrent listens on the port gluetun now forwards; return that port."""
     before = container_ids(lab, "vpn")
     docker("restart", "-t", "2", before["gluetun"])
 
@@ -205,7 +317,7 @@ def test_a_gluetun_restart_is_healed_and_the_new_port_synced_by_the_container(
         )
 
     wait_until(all_recreated_and_healthy, timeout=180, what="dependents recreated and healthy")
-    forwarded = docker("exec", before["gluetun"], "cat", "/tmp/gluetun/forwarded_port")
+    forwarded = int(docker("exec", before["gluetun"], "cat", "/tmp/gluetun/forwarded_port").stdout)
     webui = lab.host_port("qbittorrent")
     password = read_secrets(lab.root / ".env")["QBITTORRENT_PASSWORD"]
 
@@ -217,11 +329,10 @@ def test_a_gluetun_restart_is_healed_and_the_new_port_synced_by_the_container(
                 preferences = client.get("/api/v2/app/preferences").json()
         except httpx.TransportError:
             return False  # the recreated qBittorrent is still starting behind gluetun's port
-        return bool(preferences["listen_port"] == int(forwarded.stdout.strip()))
+        return bool(preferences["listen_port"] == forwarded)
 
     wait_until(listening_on_the_forwarded_port, timeout=90, what="port sync after the cascade")
-    history = json.loads(lab.run("status", "--format", "json").stdout)["supervisor"]
-    assert history["recent_cascades"], history
+    return forwarded
 
 
 def test_the_rendered_config_is_the_default_init_one(lab: Homelab) -> None:

@@ -2,20 +2,19 @@
 
 The page is served by the real webhook listener on 127.0.0.1 from a real SupervisorStore in
 tmp_path (the daemon's own state file, as the daemon writes it); the browser's EventSource gets
-the change. Not the lab's real gluetun restart yet: the cascade is recorded in the store as the
-daemon records it. Skips without Chromium (fails under MEDIASTACK_REQUIRE_ENGINE=1, as every
-skip here does).
+the change. The cascade is recorded in the store as the daemon records it (the lab's real
+gluetun restart: test_shipped_lab). Skips without Chromium (fails under
+MEDIASTACK_REQUIRE_ENGINE=1, as every skip here does).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from headless_browser import HeadlessPage, chromium_path
+from headless_browser import HeadlessPage, keep_screenshot
 
 from mediastack.config import LoadedConfig
 from mediastack.config.load import parse_config
@@ -36,8 +35,7 @@ from mediastack.updates.wud import ServiceDirectory
 
 TOKEN = "a-browser-token-of-32-characters"
 GLUETUN_ID = "2d473f546f61434d1cdab41010b57e48eb2ab7246392d430807bcfa64cbb7f63"
-# Where a run leaves its screenshots for a person to look at (else only in tmp_path).
-SCREENSHOT_FOLDER_VARIABLE = "MEDIASTACK_SCREENSHOT_DIR"
+LIVE = "document.getElementById('live').textContent === 'live'"
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -57,7 +55,14 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def page_url(tmp_path: Path, paths: StatusPaths, clock: FakeClock) -> Iterator[str]:
+def require_token() -> bool:
+    return False  # bound to loopback: open, as the daemon serves it there
+
+
+@pytest.fixture
+def page_url(
+    tmp_path: Path, paths: StatusPaths, clock: FakeClock, require_token: bool
+) -> Iterator[str]:
     loaded = LoadedConfig(config=parse_config("name: homelab\n"), path=tmp_path / "m.yaml")
     reader = StatusReader(
         "homelab", paths, Supervisor(), clock, lambda path: FileRollbacks(path).rolled_back()
@@ -65,7 +70,7 @@ def page_url(tmp_path: Path, paths: StatusPaths, clock: FakeClock) -> Iterator[s
     pages = StatusRoutes(
         reader,
         TOKEN,
-        require_token=False,  # bound to loopback: open, as the daemon serves it there
+        require_token=require_token,
         topology=topology_of_config(loaded),
         stream=StreamSettings(poll_seconds=0.5),
     )
@@ -96,21 +101,6 @@ def record_cascade(paths: StatusPaths, clock: FakeClock, outcome: Outcome, secon
         store.save(snapshot, [finished])
 
 
-@pytest.fixture
-def browser_binary() -> str:
-    binary = chromium_path()
-    if binary is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    return binary
-
-
-def keep_screenshot(path: Path) -> None:
-    folder = os.environ.get(SCREENSHOT_FOLDER_VARIABLE)
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        (Path(folder) / path.name).write_bytes(path.read_bytes())
-
-
 def test_the_page_shows_a_new_cascade_without_a_reload(
     browser_binary: str, page_url: str, paths: StatusPaths, clock: FakeClock, tmp_path: Path
 ) -> None:
@@ -119,7 +109,7 @@ def test_the_page_shows_a_new_cascade_without_a_reload(
         store.set_user_stopped(frozenset({"bazarr"}))
     browser = HeadlessPage(browser_binary, page_url, tmp_path / "profile")
     try:
-        browser.wait_for("document.getElementById('live').textContent === 'live'", 30)
+        browser.wait_for(LIVE, 30)
         before = browser.screenshot(tmp_path / "status-page-before.png")
         zones = browser.evaluate("document.getElementById('zones').innerText")
         vpn_zone = browser.evaluate(
@@ -144,3 +134,21 @@ def test_the_page_shows_a_new_cascade_without_a_reload(
     assert "9.5 s" in cascades and "sonarr, radarr" in cascades
     assert same_page == "yes"
     assert before.read_bytes().startswith(b"\x89PNG") and after.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("require_token", [True], ids=["token required"])
+def test_behind_the_token_the_log_in_prompt_opens_the_page_and_its_stream(
+    browser_binary: str, page_url: str, paths: StatusPaths, clock: FakeClock, tmp_path: Path
+) -> None:
+    """As on a phone: Chromium is refused, prompts, is given the token as the password, and
+    the page's EventSource carries the same credentials (else it never goes live)."""
+    write_heartbeat(paths, clock)
+    browser = HeadlessPage(
+        browser_binary, page_url, tmp_path / "profile", credentials=("phone", TOKEN)
+    )
+    try:
+        live = browser.wait_for(LIVE, 30)
+        prompts = browser.prompts_answered
+    finally:
+        browser.close()
+    assert live and prompts == 1

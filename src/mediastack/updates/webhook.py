@@ -66,7 +66,9 @@ from mediastack.updates.wud import PayloadError, Resolution, ServiceDirectory, p
 
 LOGGER = logging.getLogger(__name__)
 MINIMUM_TOKEN_LENGTH = 16
-AUTH_REALM = 'Bearer realm="mediastack", Basic realm="mediastack"'
+# Basic first: Chromium reads only the first challenge of a header line, and prompts for none
+# when that one is Bearer (a phone's browser then shows the 401 body instead of a log-in).
+AUTH_REALM = 'Basic realm="mediastack", Bearer realm="mediastack"'
 
 Enqueue = Callable[[UpdateRequest], bool]
 
