@@ -102,6 +102,17 @@ class SupervisorStore:
         """Close the file."""
         self._connection.close()
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Hold one read transaction: every read inside sees the same committed state (WAL
+        gives a reader a snapshot), so a status page never shows a cascade's new limiter
+        beside its old history because the daemon committed between two reads."""
+        self._connection.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._connection.execute("COMMIT")
+
     # -- snapshot ----------------------------------------------------------------------------
 
     def load(self) -> CascadeSnapshot:

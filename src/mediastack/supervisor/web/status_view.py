@@ -289,7 +289,7 @@ def _read_state(state_file: Path) -> _StateRead:
     if not state_file.exists():
         return None, (), CascadeTotals(), frozenset(), None
     try:
-        with SupervisorStore(state_file, read_only=True) as store:
+        with SupervisorStore(state_file, read_only=True) as store, store.reading():
             return (
                 store.load(),
                 store.history(HISTORY_LIMIT),

@@ -113,3 +113,13 @@ def test_reading_beside_the_daemon_takes_no_write_lock(lab: Lab) -> None:
 
     assert view.last_cascade is not None
     assert view.last_cascade.outcome is Outcome.HEALED
+
+
+def test_the_view_reads_the_state_file_in_one_transaction(lab: Lab) -> None:
+    lab.finish_cascade(Outcome.HEALED, 5)
+    with SupervisorStore(lab.paths.state_file, read_only=True) as store, store.reading():
+        before = store.history()
+        lab.finish_cascade(Outcome.HEALED, 6)  # the daemon commits meanwhile
+        assert store.history() == before  # still the snapshot the reading began with
+    with SupervisorStore(lab.paths.state_file, read_only=True) as store:
+        assert len(store.history()) == 2
