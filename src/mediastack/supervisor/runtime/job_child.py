@@ -311,6 +311,9 @@ def update(
         "checked": len(run.checks),
         "registry_requests": run.registry_requests,
         "applied": len(run.results),
+        # For the status pages: what waits for the user (notify policy), and each result.
+        "pending": sorted(step.service for step in run.plan.to_notify),
+        "results": [[result.key.service, result.outcome.value] for result in run.results],
     }
 
 

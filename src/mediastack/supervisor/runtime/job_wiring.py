@@ -43,6 +43,7 @@ from mediastack.supervisor.runtime.portsync_runner import PortSyncProcess, PortS
 from mediastack.supervisor.runtime.push_monitors import PushUrlError
 from mediastack.supervisor.runtime.push_pings import PushThread, build_push_thread, push_targets
 from mediastack.supervisor.runtime.timers import CronTimer, cron_schedule
+from mediastack.supervisor.runtime.update_records import UpdatesRecorder, updates_record_path
 from mediastack.supervisor.runtime.update_runner import UpdateProcess, UpdateRunner
 from mediastack.supervisor.runtime.wire_runner import START_DELAY, WireProcess, WireRunner
 from mediastack.supervisor.runtime.workers import SerialWorker
@@ -73,7 +74,7 @@ def build_jobs(
     state = loaded.folder(loaded.config.supervisor.state_file) if state_file is None else state_file
     jobs.portsync = _portsync(loaded, handler, notifier, inbox, clock, environment, verbose, state)
     queue = UpdateQueue()
-    jobs.updates = _updates(loaded, handler, notifier, queue, clock, verbose)
+    jobs.updates = _updates(loaded, handler, notifier, queue, clock, verbose, state)
     jobs.listener = _listener(loaded, queue, notifier, environment, clock, state)
     jobs.push = _push(loaded, notifier, environment, clock, state)
     jobs.backups = _backups(loaded, handler, notifier, inbox, clock, verbose)
@@ -135,6 +136,7 @@ def _updates(
     queue: UpdateQueue,
     clock: Clock,
     verbose: bool,
+    state_file: Path,
 ) -> UpdateRunner | None:
     config = loaded.config
     timer = None
@@ -159,6 +161,7 @@ def _updates(
         timer=timer,
         abandon=process.abandon,
         kill=process.kill,
+        recorder=UpdatesRecorder(updates_record_path(state_file), clock),
     )
 
 

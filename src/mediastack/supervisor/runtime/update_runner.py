@@ -54,6 +54,8 @@ class UpdateSummary:
     checked: int
     registry_requests: int
     applied: int
+    pending: tuple[str, ...] = ()  # updates found for notify-policy services: the user's call
+    results: tuple[tuple[str, str], ...] = ()  # (service, outcome) of each update applied
 
 
 class UpdateHandling(Protocol):
@@ -61,6 +63,12 @@ class UpdateHandling(Protocol):
     or RenderedFileError when it fails."""
 
     def handle(self, request: UpdateRequest) -> UpdateSummary: ...
+
+
+class UpdatesRecording(Protocol):
+    """Keeps the status pages' record of update runs (``job_records.UpdatesRecorder``)."""
+
+    def record(self, source: str, summary: UpdateSummary) -> None: ...
 
 
 UpdaterFactory = Callable[[], UpdateHandling]
@@ -80,6 +88,7 @@ class UpdateRunner:
         timer: CronTimer | None = None,
         abandon: Callable[[], None] | None = None,
         kill: Callable[[], None] | None = None,
+        recorder: UpdatesRecording | None = None,
     ) -> None:
         """``abandon`` asks the update running to finish its service and stop (SIGTERM to its
         process group) when the daemon stops; ``kill`` ends it when ``stop``'s time is up."""
@@ -90,6 +99,7 @@ class UpdateRunner:
         self._timer = timer
         self._abandon = abandon
         self._kill = kill
+        self._recorder = recorder
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -160,6 +170,8 @@ class UpdateRunner:
             logger.exception("update (%s) crashed; the supervisor goes on", request.source)
             self._notifier.put(job_crashed(self._instance, f"update ({request.source})", error))
         else:
+            if self._recorder is not None:
+                self._recorder.record(request.source.value, summary)
             logger.info(
                 "update (%s): %d image(s) checked with %d registry request(s); %d applied",
                 request.source,
@@ -182,7 +194,11 @@ def parse_update_result(payload: Mapping[str, Any]) -> UpdateSummary:
             failed = payload["failed"]
             raise AdapterError(str(failed["message"]), failed["fix"])
         return UpdateSummary(
-            int(payload["checked"]), int(payload["registry_requests"]), int(payload["applied"])
+            int(payload["checked"]),
+            int(payload["registry_requests"]),
+            int(payload["applied"]),
+            tuple(str(service) for service in payload.get("pending", ())),
+            tuple((str(service), str(outcome)) for service, outcome in payload.get("results", ())),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise ProtocolError(f"not an update result: {error!r}") from None

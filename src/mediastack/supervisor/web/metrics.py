@@ -157,11 +157,32 @@ def _backup_metrics(view: StatusView) -> Iterator[Metric]:
 
 
 def _update_metrics(view: StatusView) -> Iterator[Metric]:
+    from prometheus_client.metrics_core import CounterMetricFamily
+
     yield _gauge(
         "mediastack_updates_rolled_back_services",
         "Services whose last update was rolled back (their new image is refused).",
         float(len(view.rolled_back)),
     )
+    run = view.update_runs
+    if run is None:
+        return
+    yield _gauge(
+        "mediastack_updates_pending",
+        "Updates the last check found for notify-policy services (waiting for the user).",
+        float(len(run.pending)),
+    )
+    yield _gauge(
+        "mediastack_update_last_check_timestamp_seconds",
+        "When the last update run ended.",
+        _timestamp(run.finished_at),
+    )
+    applied = CounterMetricFamily(
+        "mediastack_updates", "Updates applied, by result.", labels=["result"]
+    )
+    for result, count in sorted(run.totals.items()):
+        applied.add_metric([result], count)
+    yield applied
 
 
 def _vpn_metrics(view: StatusView) -> Iterator[Metric]:

@@ -116,6 +116,11 @@ def needs_you(view: StatusView) -> list[str]:
         failed = f" (not healed: {', '.join(last.failed)})" if last.failed else ""
         needs.append(f"The last cascade ended {last.outcome.value}{failed}.")
     needs += [f"The update of {name} was rolled back." for name in sorted(view.rolled_back)]
+    pending = view.update_runs.pending if view.update_runs else ()
+    needs += [
+        f"An update of {name} waits for you (its policy is notify): `mediastack update {name}`."
+        for name in pending
+    ]
     if view.backups.archives and view.backups.latest_verified is None:
         needs.append("No backup has been verified yet.")
     return needs
@@ -284,8 +289,24 @@ def _archive(info: ArchiveInfo | None) -> str:
 def _updates_section(view: StatusView) -> str:
     rolled = [f"{name}: back to {digest}" for name, digest in sorted(view.rolled_back.items())]
     body = _list(rolled, escape) if rolled else "<p>None rolled back.</p>"
-    pending = f'<p class="muted">Pending and applied updates: {NOT_KNOWN}.</p>'
-    return f"<h2>Updates rolled back</h2>{body}{pending}"
+    return f"<h2>Updates</h2>{_update_runs(view)}<h3>Rolled back</h3>{body}"
+
+
+def _update_runs(view: StatusView) -> str:
+    if view.update_runs_problem:
+        return f'<p class="bad">{escape(view.update_runs_problem)}</p>'
+    run = view.update_runs
+    if run is None:
+        return f'<p class="muted">No update check yet: {NOT_KNOWN}.</p>'
+    results = [f"{service}: {result}" for service, result in run.last_results]
+    totals = ", ".join(f"{escape(k)}: {v}" for k, v in sorted(run.totals.items()) if v)
+    rows = [
+        ("Last check", f"{_time(run.finished_at)} ({escape(run.source)}), {run.checked} images"),
+        ("Waiting for you", _names(run.pending)),
+        ("Applied then", escape(", ".join(results)) or '<span class="muted">none</span>'),
+        ("All time", totals or '<span class="muted">none yet</span>'),
+    ]
+    return _table(rows)
 
 
 # -- small pieces -----------------------------------------------------------------------------

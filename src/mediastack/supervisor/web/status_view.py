@@ -50,6 +50,11 @@ from mediastack.supervisor.runtime.job_records import (
     wiring_record_path,
 )
 from mediastack.supervisor.runtime.report import cascade_json
+from mediastack.supervisor.runtime.update_records import (
+    UpdatesRecord,
+    read_updates_record,
+    updates_record_path,
+)
 from mediastack.supervisor.state import StateError, SupervisorStore
 from mediastack.supervisor.web.job_views import (
     RestartsView,
@@ -88,6 +93,7 @@ class StatusSources:
     wiring: RecordRead[WiringRecord] = field(default_factory=RecordRead)
     restarts: RecordRead[RestartsRecord] = field(default_factory=RecordRead)
     containers: RecordRead[BoardRecord] = field(default_factory=RecordRead)
+    updates: RecordRead[UpdatesRecord] = field(default_factory=RecordRead)
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,9 @@ class StatusView:
     services_seen_at: datetime | None = None
     services_problem: str | None = None
     history: tuple[FinishedCascade, ...] = ()  # the last HISTORY_LIMIT cascades
+    # The last update run and every result so far (``runtime.update_records``).
+    update_runs: UpdatesRecord | None = None
+    update_runs_problem: str | None = None
 
     @property
     def paused(self) -> bool:
@@ -164,7 +173,11 @@ class StatusView:
                 "recent": [cascade_json(entry) for entry in self.recent_cascades],
             },
             "backups": _backups_json(self.backups),
-            "updates": {"rolled_back": dict(sorted(self.rolled_back.items()))},
+            "updates": {
+                "rolled_back": dict(sorted(self.rolled_back.items())),
+                "last_run": self.update_runs.to_json() if self.update_runs else None,
+                "problem": self.update_runs_problem,
+            },
             "vpn": vpn_json(self.vpn),
             "wiring": wiring_json(self.wiring),
             "autoheal": restarts_json(self.restarts),
@@ -200,6 +213,8 @@ def build_status_view(sources: StatusSources, settings: Supervisor, now: datetim
         services_seen_at=board.written_at if board else None,
         services_problem=sources.containers.problem,
         history=sources.history,
+        update_runs=sources.updates.record,
+        update_runs_problem=sources.updates.problem,
     )
 
 
@@ -277,6 +292,7 @@ def read_sources(
         wiring=read_wiring_record(wiring_record_path(paths.state_file)),
         restarts=read_restarts_record(restarts_record_path(paths.state_file)),
         containers=read_board_record(board_record_path(paths.state_file)),
+        updates=read_updates_record(updates_record_path(paths.state_file)),
     )
 
 
