@@ -303,7 +303,7 @@ def supervisor(lab: Homelab, registry: LocalRegistry) -> Iterator[str]:
         SUPERVISOR_READY_SECONDS,
         "the supervisor container healthy",
     )
-    wait_for_log(container, "update webhook on", 0, 30)
+    wait_for_log(container, "the status pages and the update webhook", 0, 30)
     with registry_relay(lab, registry, container):
         # The listener's own /health (no token; 200, or 503 with a reason): proof it is what
         # answers on the port. Each answered request counts against its 30 a minute.
