@@ -306,7 +306,7 @@ def supervisor(lab: Homelab, registry: LocalRegistry) -> Iterator[str]:
     wait_for_log(container, "the status pages and the update webhook", 0, 30)
     with registry_relay(lab, registry, container):
         # The listener's own /health (no token; 200, or 503 with a reason): proof it is what
-        # answers on the port. GETs count in their own window (status.requests_per_minute), not WUD's.
+        # answers on the port. GETs count in a window of their own, apart from WUD's POSTs.
         def answers() -> bool:
             with contextlib.suppress(httpx.HTTPError, ValueError):
                 answer = httpx.get(webhook_url(lab) + "health", timeout=5)
