@@ -151,28 +151,24 @@ class GluetunControlClient:
         response = self._get(PORT_FORWARD_PATH)
         if response.status_code == httpx.codes.NOT_FOUND:
             response = self._get(LEGACY_PORT_FORWARD_PATH)
+        return parse_forwarded_ports(self._json(response))
+
+    def public_address(self) -> PublicAddress | None:
+        """Return the VPN's exit address (None while gluetun has none yet). Raise
+        GluetunUnavailableError, GluetunUnauthorizedError or GluetunAnswerError."""
+        return parse_public_address(self._json(self._get(PUBLIC_IP_PATH)))
+
+    def _json(self, response: httpx.Response) -> object:
+        """Return the JSON of a 200 answer; raise as ``_raise_for_status`` does, or
+        GluetunAnswerError for a body that is not JSON."""
         self._raise_for_status(response)
         try:
-            payload = response.json()
+            return response.json()
         except ValueError:
             raise GluetunAnswerError(
                 f"gluetun's {response.request.url.path} did not answer JSON: "
                 f"{response.text[:200]!r}"
             ) from None
-        return parse_forwarded_ports(payload)
-
-    def public_address(self) -> PublicAddress | None:
-        """Return the VPN's exit address (None while gluetun has none yet). Raise
-        GluetunUnavailableError, GluetunUnauthorizedError or GluetunAnswerError."""
-        response = self._get(PUBLIC_IP_PATH)
-        self._raise_for_status(response)
-        try:
-            payload = response.json()
-        except ValueError:
-            raise GluetunAnswerError(
-                f"gluetun's {PUBLIC_IP_PATH} did not answer JSON: {response.text[:200]!r}"
-            ) from None
-        return parse_public_address(payload)
 
     def _get(self, path: str) -> httpx.Response:
         try:

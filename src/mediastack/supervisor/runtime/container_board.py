@@ -20,7 +20,7 @@ from typing import Any
 
 from mediastack.adapters.engine import ContainerInfo
 from mediastack.supervisor.events import ContainerEvent, EventKind
-from mediastack.supervisor.runtime.job_records import RecordRead, read_json_object, write_record
+from mediastack.supervisor.runtime.job_records import RecordRead, read_record, write_record
 
 RUNNING = "running"
 EXITED = "exited"
@@ -157,13 +157,7 @@ class BoardRecord:
 
 def read_board_record(path: Path) -> RecordRead[BoardRecord]:
     """Return the containers record at ``path``; never raises."""
-    data, problem = read_json_object(path)
-    if data is None:
-        return RecordRead(None, problem)
-    try:
-        return RecordRead(BoardRecord.from_json(data))
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        return RecordRead(None, f"{path.name} is not a containers record: {error!r}")
+    return read_record(path, BoardRecord.from_json, "a containers record")
 
 
 class BoardRecorder:

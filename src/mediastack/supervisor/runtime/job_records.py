@@ -25,7 +25,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -104,6 +104,21 @@ def read_json_object(path: Path) -> tuple[Mapping[str, Any] | None, str | None]:
 # -- port sync -------------------------------------------------------------------------------
 
 
+def read_record(
+    path: Path, from_json: Callable[[Mapping[str, Any]], Record], what: str
+) -> RecordRead[Record]:
+    """Return the record at ``path`` as ``from_json`` reads it; never raises: no file is no
+    record, and a file that cannot be read, or that ``from_json`` refuses, is a problem
+    naming ``what`` it should be."""
+    data, problem = read_json_object(path)
+    if data is None:
+        return RecordRead(None, problem)
+    try:
+        return RecordRead(from_json(data))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        return RecordRead(None, f"{path.name} is not {what}: {error!r}")
+
+
 @dataclass(frozen=True)
 class PortSyncRecord:
     """Port sync's last counted outcome and the runs so far by result (``SYNC_RESULTS``)."""
@@ -149,13 +164,7 @@ def _optional_text(value: object) -> str | None:
 
 def read_portsync_record(path: Path) -> RecordRead[PortSyncRecord]:
     """Return the port sync record at ``path``; never raises (see the module docstring)."""
-    data, problem = read_json_object(path)
-    if data is None:
-        return RecordRead(None, problem)
-    try:
-        return RecordRead(PortSyncRecord.from_json(data))
-    except (KeyError, TypeError, ValueError) as error:
-        return RecordRead(None, f"{path.name} is not a port sync record: {error!r}")
+    return read_record(path, PortSyncRecord.from_json, "a port sync record")
 
 
 class PortSyncRecorder:
@@ -247,13 +256,7 @@ def _link_json(link: LinkRecord) -> dict[str, str]:
 
 def read_wiring_record(path: Path) -> RecordRead[WiringRecord]:
     """Return the wiring record at ``path``; never raises (see the module docstring)."""
-    data, problem = read_json_object(path)
-    if data is None:
-        return RecordRead(None, problem)
-    try:
-        return RecordRead(WiringRecord.from_json(data))
-    except (KeyError, TypeError, ValueError) as error:
-        return RecordRead(None, f"{path.name} is not a wiring record: {error!r}")
+    return read_record(path, WiringRecord.from_json, "a wiring record")
 
 
 class WiringRecorder:
@@ -317,13 +320,7 @@ class RestartsRecord:
 
 def read_restarts_record(path: Path) -> RecordRead[RestartsRecord]:
     """Return the autoheal restarts record at ``path``; never raises."""
-    data, problem = read_json_object(path)
-    if data is None:
-        return RecordRead(None, problem)
-    try:
-        return RecordRead(RestartsRecord.from_json(data))
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        return RecordRead(None, f"{path.name} is not a restarts record: {error!r}")
+    return read_record(path, RestartsRecord.from_json, "a restarts record")
 
 
 class RestartCounter:

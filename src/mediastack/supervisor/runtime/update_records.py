@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mediastack.supervisor.clock import Clock
-from mediastack.supervisor.runtime.job_records import RecordRead, read_json_object, write_record
+from mediastack.supervisor.runtime.job_records import RecordRead, read_record, write_record
 from mediastack.supervisor.runtime.update_runner import UpdateSummary
 
 UPDATE_RESULTS = ("updated", "rolled_back", "rollback_failed", "failed", "unchanged")
@@ -65,13 +65,7 @@ class UpdatesRecord:
 
 def read_updates_record(path: Path) -> RecordRead[UpdatesRecord]:
     """Return the updates record at ``path``; never raises."""
-    data, problem = read_json_object(path)
-    if data is None:
-        return RecordRead(None, problem)
-    try:
-        return RecordRead(UpdatesRecord.from_json(data))
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        return RecordRead(None, f"{path.name} is not an updates record: {error!r}")
+    return read_record(path, UpdatesRecord.from_json, "an updates record")
 
 
 class UpdatesRecorder:
