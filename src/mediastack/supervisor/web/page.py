@@ -22,10 +22,13 @@ from mediastack.backup.catalog import ArchiveInfo
 from mediastack.supervisor.actions import FinishedCascade, Outcome
 from mediastack.supervisor.web.status_view import NEVER_RAN, StatusView
 from mediastack.supervisor.web.topology import PlacedService, Topology
+from mediastack.supervisor.web.verdict import stack_verdict
 
 NOT_KNOWN = "not known yet"
 NO_SCRIPT_REFRESH_SECONDS = 30
 GOOD_OUTCOMES = frozenset({Outcome.HEALED, Outcome.NOTHING_STALE, Outcome.SUPERSEDED})
+# A link waiting for the user (a Plex claim, Prowlarr's first indexer) or broken.
+NEEDING_LINK_STATES = frozenset({"waiting", "broken"})
 
 SCRIPT = (
     "(function(){if(!window.EventSource)return;"
@@ -123,6 +126,19 @@ def needs_you(view: StatusView) -> list[str]:
     ]
     if view.backups.archives and view.backups.latest_verified is None:
         needs.append("No backup has been verified yet.")
+    needs += [
+        f"{link.title}: {link.status}" + (f" ({link.detail})" if link.detail else "")
+        for link in view.wiring.links
+        if link.status in NEEDING_LINK_STATES
+    ]
+    needs += [
+        f"{name} in .env is still a placeholder: put the real value there, then "
+        "`mediastack up`."
+        for name in view.placeholders
+    ]
+    verdict = stack_verdict(view)
+    if view.health.healthy and not view.paused and not verdict.healthy:
+        needs.append(f"Not healthy: {verdict.reason}.")
     return needs
 
 

@@ -22,6 +22,7 @@ def status_paths(loaded: LoadedConfig, state_file: Path) -> StatusPaths:
         state_file,
         loaded.backups_folder,
         state_folder(loaded.root) / MEMORY_FILE_NAME,
+        loaded.env_file,
     )
 
 

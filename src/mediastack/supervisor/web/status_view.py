@@ -19,6 +19,7 @@ from typing import Any
 from mediastack.backup.catalog import ArchiveInfo, list_archives
 from mediastack.backup.verify_record import VerifyState
 from mediastack.config.schema import Supervisor
+from mediastack.render.environment import is_placeholder, read_secrets
 from mediastack.supervisor.actions import FinishedCascade
 from mediastack.supervisor.cascade import (
     CascadeMachine,
@@ -94,6 +95,7 @@ class StatusSources:
     restarts: RecordRead[RestartsRecord] = field(default_factory=RecordRead)
     containers: RecordRead[BoardRecord] = field(default_factory=RecordRead)
     updates: RecordRead[UpdatesRecord] = field(default_factory=RecordRead)
+    placeholders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,8 @@ class StatusView:
     # The last update run and every result so far (``runtime.update_records``).
     update_runs: UpdatesRecord | None = None
     update_runs_problem: str | None = None
+    # .env variables still holding init's CHANGE_ME placeholder (names only, never values).
+    placeholders: tuple[str, ...] = ()
 
     @property
     def paused(self) -> bool:
@@ -165,6 +169,7 @@ class StatusView:
                 "paused_until": _iso(self.paused_until),
                 "cascading_dependents": list(self.cascading_dependents),
                 "stopped_by_user": sorted(self.user_stopped),
+                "placeholder_secrets": list(self.placeholders),
                 "problem": self.state_problem,
             },
             "health": _health_json(self.health),
@@ -215,6 +220,7 @@ def build_status_view(sources: StatusSources, settings: Supervisor, now: datetim
         history=sources.history,
         update_runs=sources.updates.record,
         update_runs_problem=sources.updates.problem,
+        placeholders=sources.placeholders,
     )
 
 
@@ -265,6 +271,7 @@ class StatusPaths:
     state_file: Path
     backups_folder: Path
     rollbacks_file: Path
+    env_file: Path | None = None  # .env: only the names of placeholders are read from it
 
 
 def read_sources(
@@ -293,7 +300,18 @@ def read_sources(
         restarts=read_restarts_record(restarts_record_path(paths.state_file)),
         containers=read_board_record(board_record_path(paths.state_file)),
         updates=read_updates_record(updates_record_path(paths.state_file)),
+        placeholders=_placeholders(paths.env_file),
     )
+
+
+def _placeholders(env_file: Path | None) -> tuple[str, ...]:
+    if env_file is None:
+        return ()
+    try:
+        values = read_secrets(env_file)
+    except (OSError, UnicodeDecodeError):
+        return ()
+    return tuple(sorted(name for name, value in values.items() if is_placeholder(value)))
 
 
 _StateRead = tuple[

@@ -8,7 +8,9 @@ import pytest
 from web_support import TOKEN, Lab
 
 from mediastack.supervisor.actions import Outcome
+from mediastack.supervisor.runtime.wire_notices import LinkRecord
 from mediastack.supervisor.web.events import MAX_LIMIT, QueryError, events_json, parse_query
+from mediastack.supervisor.web.page import needs_you
 from mediastack.supervisor.web.routes import StatusRoutes
 from mediastack.supervisor.web.verdict import stack_verdict
 from mediastack.updates.webhook_http import RequestHead
@@ -115,3 +117,31 @@ def test_a_supervisor_without_a_fresh_heartbeat_is_unhealthy_first(lab: Lab) -> 
     lab.clock.advance(timedelta(minutes=10).total_seconds())
     verdict = stack_verdict(lab.view())
     assert not verdict.healthy and verdict.reason.startswith("the supervisor: ")
+
+
+def test_what_needs_you_names_waiting_links_placeholders_and_troubled_services(
+    lab: Lab,
+) -> None:
+    lab.finish_cascade(Outcome.HEALED, 5)
+    lab.beat()
+    lab.see("gluetun")
+    lab.see("sonarr", health="unhealthy")
+    lab.wire(
+        LinkRecord("plex", "plex-claim", "Plex claimed", "waiting", "put a claim token in .env"),
+        LinkRecord("sonarr", "sonarr-client", "Sonarr's download client", "ok"),
+    )
+    (lab.root / ".env").write_text(
+        "WIREGUARD_PRIVATE_KEY=CHANGE_ME_WIREGUARD_PRIVATE_KEY\nAPPS_PASSWORD=s3cret-value\n"
+    )
+
+    view = lab.view()
+    needs = needs_you(view)
+
+    assert "Plex claimed: waiting (put a claim token in .env)" in needs
+    assert not any("Sonarr's download client" in line for line in needs)
+    placeholder = "WIREGUARD_PRIVATE_KEY in .env is still a placeholder"
+    assert any(line.startswith(placeholder) for line in needs)
+    assert "Not healthy: sonarr is unhealthy." in needs
+    status = view.to_json()
+    assert status["supervisor"]["placeholder_secrets"] == ["WIREGUARD_PRIVATE_KEY"]
+    assert "s3cret-value" not in str(status) and "s3cret-value" not in str(needs)

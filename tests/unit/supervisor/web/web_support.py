@@ -45,6 +45,7 @@ class Lab:
             self.root / "state" / "supervisor.db",
             self.root / "backups",
             self.root / ".mediastack" / "update-rollbacks.json",
+            self.root / ".env",
         )
 
     def reader(self) -> StatusReader:
