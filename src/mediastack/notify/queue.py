@@ -122,7 +122,11 @@ class NotificationQueue:
         minimum_priority: int = MINIMUM_PRIORITY,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] | None = None,
+        on_count: Callable[[QueueStatistics], None] | None = None,
     ) -> None:
+        """``on_count`` is told the counts each time a message is delivered, given up or
+        dropped (on the thread that settled it; it must not raise): the status pages'
+        record of notifications by result."""
         if capacity < 1 or max_attempts < 1:
             raise ValueError("capacity and max_attempts must be at least 1")
         if first_backoff_seconds < 0 or max_backoff_seconds < 0:
@@ -144,6 +148,7 @@ class NotificationQueue:
         self._closing = False
         self._deadline: float | None = None
         self._delivered = self._dropped = self._failed = 0
+        self._on_count = on_count
 
     # -- the producer's side -------------------------------------------------------------
 
@@ -174,6 +179,7 @@ class NotificationQueue:
                 pushed_out.title,
                 dropped_total,
             )
+            self._counted()
         return accepted
 
     def _enqueue(self, pending: _Pending) -> tuple[bool, Notification | None, int]:
@@ -296,6 +302,15 @@ class NotificationQueue:
                 self._delivered += 1
             else:
                 self._failed += 1
+        self._counted()
+
+    def _counted(self) -> None:
+        if self._on_count is None:
+            return
+        try:
+            self._on_count(self.statistics)
+        except Exception:  # a record of counts never stops delivery
+            logger.exception("could not record the notification counts")
 
     def _wait(self, seconds: float) -> bool:
         """Wait ``seconds`` before a retry; return False (at once) when a close's deadline

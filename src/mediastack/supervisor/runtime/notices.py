@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import Protocol
 
 from mediastack.config import LoadedConfig
 from mediastack.notify import Delivery, Notification, NotificationQueue, parse_url_list
 from mediastack.notify.child import ChildSender
+from mediastack.notify.queue import QueueStatistics
 from mediastack.render.environment import is_placeholder, read_secrets
 from mediastack.supervisor.actions import Notify, Stage
 
@@ -93,8 +95,11 @@ def notification_urls(loaded: LoadedConfig) -> tuple[str, ...]:
     return parse_url_list(value)
 
 
-def build_notifier(loaded: LoadedConfig) -> Notifier:
-    """Return the notification queue for the configured URLs, or a log-only notifier."""
+def build_notifier(
+    loaded: LoadedConfig, on_count: Callable[[QueueStatistics], None] | None = None
+) -> Notifier:
+    """Return the notification queue for the configured URLs (telling ``on_count`` its counts
+    as messages settle), or a log-only notifier."""
     urls = notification_urls(loaded)
     if not urls:
         variable = loaded.config.notifications.urls_variable
@@ -106,4 +111,5 @@ def build_notifier(loaded: LoadedConfig) -> Notifier:
         capacity=settings.queue_size,
         max_attempts=settings.max_attempts,
         minimum_priority=settings.minimum_priority,
+        on_count=on_count,
     )

@@ -39,6 +39,10 @@ from mediastack.supervisor.runtime.instance import lock_state_file
 from mediastack.supervisor.runtime.job_records import RestartCounter, restarts_record_path
 from mediastack.supervisor.runtime.job_wiring import build_jobs
 from mediastack.supervisor.runtime.messages import Inbox
+from mediastack.supervisor.runtime.notice_records import (
+    NotificationsRecorder,
+    notifications_record_path,
+)
 from mediastack.supervisor.runtime.notices import build_notifier
 from mediastack.supervisor.runtime.recreate import ContainerStarter, Recreator
 from mediastack.supervisor.runtime.report import state_file_path
@@ -122,8 +126,8 @@ def build_supervision(
         store.known_gluetun_ids,
         store.user_stopped,
     )
-    notifier = build_notifier(loaded)
     clock = SystemClock()
+    notifier = build_notifier(loaded, NotificationsRecorder(notifications_record_path(path), clock))
     parts = DaemonParts(
         surveyor=surveyor,
         recreator=Recreator(engine.recreator, executor, engine.starter),

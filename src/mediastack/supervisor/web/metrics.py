@@ -56,6 +56,7 @@ class StatusCollector:
         yield from _wiring_metrics(self._view)
         yield from _restart_metrics(self._view)
         yield from _service_metrics(self._view)
+        yield from _notification_metrics(self._view)
 
 
 def _cascade_metrics(view: StatusView) -> Iterator[Metric]:
@@ -281,6 +282,23 @@ def _service_metrics(view: StatusView) -> Iterator[Metric]:
             healthy.add_metric([name], float(state.health == "healthy"))
     yield running
     yield healthy
+
+
+def _notification_metrics(view: StatusView) -> Iterator[Metric]:
+    from prometheus_client.metrics_core import CounterMetricFamily
+
+    record = view.notifications
+    if record is None:
+        return
+    family = CounterMetricFamily(
+        "mediastack_notifications",
+        "Notifications by result: delivered, failed (given up after the last attempt), "
+        "dropped (pushed out of a full queue).",
+        labels=["result"],
+    )
+    for result, count in sorted(record.counts.items()):
+        family.add_metric([result], count)
+    yield family
 
 
 def _gauge(name: str, documentation: str, value: float) -> Metric:

@@ -50,6 +50,11 @@ from mediastack.supervisor.runtime.job_records import (
     restarts_record_path,
     wiring_record_path,
 )
+from mediastack.supervisor.runtime.notice_records import (
+    NotificationsRecord,
+    notifications_record_path,
+    read_notifications_record,
+)
 from mediastack.supervisor.runtime.report import cascade_json
 from mediastack.supervisor.runtime.update_records import (
     UpdatesRecord,
@@ -96,6 +101,7 @@ class StatusSources:
     containers: RecordRead[BoardRecord] = field(default_factory=RecordRead)
     updates: RecordRead[UpdatesRecord] = field(default_factory=RecordRead)
     placeholders: tuple[str, ...] = ()
+    notifications: RecordRead[NotificationsRecord] = field(default_factory=RecordRead)
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,8 @@ class StatusView:
     update_runs_problem: str | None = None
     # .env variables still holding init's CHANGE_ME placeholder (names only, never values).
     placeholders: tuple[str, ...] = ()
+    # Notifications by result since the first one (None: none sent, or no URL configured).
+    notifications: NotificationsRecord | None = None
 
     @property
     def paused(self) -> bool:
@@ -186,6 +194,7 @@ class StatusView:
             "vpn": vpn_json(self.vpn),
             "wiring": wiring_json(self.wiring),
             "autoheal": restarts_json(self.restarts),
+            "notifications": self.notifications.to_json() if self.notifications else None,
             "services": {
                 "seen_at": _iso(self.services_seen_at),
                 "problem": self.services_problem,
@@ -221,6 +230,7 @@ def build_status_view(sources: StatusSources, settings: Supervisor, now: datetim
         update_runs=sources.updates.record,
         update_runs_problem=sources.updates.problem,
         placeholders=sources.placeholders,
+        notifications=sources.notifications.record,
     )
 
 
@@ -301,6 +311,7 @@ def read_sources(
         containers=read_board_record(board_record_path(paths.state_file)),
         updates=read_updates_record(updates_record_path(paths.state_file)),
         placeholders=_placeholders(paths.env_file),
+        notifications=read_notifications_record(notifications_record_path(paths.state_file)),
     )
 
 
