@@ -26,7 +26,7 @@ from mediastack.supervisor.limits import LimiterState
 from mediastack.supervisor.runtime.heartbeat import Beat, format_beat, heartbeat_path
 from mediastack.supervisor.state import SupervisorStore
 from mediastack.supervisor.web.routes import StatusRoutes
-from mediastack.supervisor.web.status_view import StatusPaths, StatusReader
+from mediastack.supervisor.web.status_sources import StatusPaths, StatusReader
 from mediastack.supervisor.web.stream import StreamSettings
 from mediastack.supervisor.web.topology import topology_of_config
 from mediastack.updates.coordination import FileRollbacks

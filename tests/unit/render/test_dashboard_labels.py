@@ -13,7 +13,8 @@ from mediastack.config import LoadedConfig, load_config
 from mediastack.render import render_stacks, render_to_disk
 from mediastack.supervisor.clock import FakeClock
 from mediastack.supervisor.web.serving import status_paths
-from mediastack.supervisor.web.status_view import StatusReader, StatusView
+from mediastack.supervisor.web.status_sources import StatusReader
+from mediastack.supervisor.web.status_view import StatusView
 from mediastack.supervisor.web.summary import summary_of
 from mediastack.updates.coordination import FileRollbacks
 

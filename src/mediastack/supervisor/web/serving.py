@@ -9,7 +9,7 @@ from mediastack.config import LoadedConfig
 from mediastack.render.environment import read_secrets
 from mediastack.supervisor.clock import Clock
 from mediastack.supervisor.web.routes import StatusRoutes, token_needed
-from mediastack.supervisor.web.status_view import StatusPaths, StatusReader
+from mediastack.supervisor.web.status_sources import StatusPaths, StatusReader
 from mediastack.supervisor.web.topology import topology_of_config
 from mediastack.updates.coordination import MEMORY_FILE_NAME, FileRollbacks, state_folder
 from mediastack.updates.webhook import WebhookSettings

@@ -20,7 +20,7 @@ from mediastack.supervisor.runtime.container_board import (
     read_board_record,
 )
 from mediastack.supervisor.web.page import service_condition
-from mediastack.supervisor.web.status_view import StatusPaths, StatusReader
+from mediastack.supervisor.web.status_sources import StatusPaths, StatusReader
 
 
 def board_of(harness: Harness) -> dict[str, tuple[str, str | None, str]]:

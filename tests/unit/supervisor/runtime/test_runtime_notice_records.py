@@ -17,7 +17,7 @@ from mediastack.supervisor.runtime.notice_records import (
     read_notifications_record,
 )
 from mediastack.supervisor.web.metrics import render_metrics
-from mediastack.supervisor.web.status_view import StatusPaths, StatusReader
+from mediastack.supervisor.web.status_sources import StatusPaths, StatusReader
 
 URL = "ntfy://127.0.0.1:9/alerts"
 

@@ -23,7 +23,7 @@ from mediastack.supervisor.runtime.update_runner import (
 )
 from mediastack.supervisor.web.metrics import render_metrics
 from mediastack.supervisor.web.page import needs_you, render_page
-from mediastack.supervisor.web.status_view import StatusPaths, StatusReader
+from mediastack.supervisor.web.status_sources import StatusPaths, StatusReader
 from mediastack.supervisor.web.topology import Topology
 from mediastack.updates import Outcome, Source, UpdateQueue, UpdateRequest
 

@@ -24,7 +24,8 @@ from mediastack.supervisor.runtime.job_records import (
 )
 from mediastack.supervisor.runtime.wire_notices import LinkRecord
 from mediastack.supervisor.state import SupervisorStore
-from mediastack.supervisor.web.status_view import StatusPaths, StatusReader, StatusView
+from mediastack.supervisor.web.status_sources import StatusPaths, StatusReader
+from mediastack.supervisor.web.status_view import StatusView
 
 GLUETUN_ID = "2d473f546f61434d1cdab41010b57e48eb2ab7246392d430807bcfa64cbb7f63"
 TOKEN = "a-read-token-of-32-characters-xx"
