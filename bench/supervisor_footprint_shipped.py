@@ -1,64 +1,100 @@
 """Benchmark: the idle footprint of the supervisor AS SHIPPED, the ops stack's container behind
-the socket proxy, against the exec-polling monitor in the same window.
+the socket proxy, with its listener (the status pages) off, on and idle, on with a live page
+open, and on and scraped: one lab, the variants one after another, each on a fresh daemon.
 
 Setup (``bench/supervisor_shipped.py``): the real ``mediastack init`` + ``render`` + ``up`` of
 gluetun (stand-in, healthy after 1 s), its nine dependents (real qBittorrent, the cross-seed
 and recyclarr peers, stand-ins for the other six; healthchecks every 1 s), the socket-proxy
 peer and the supervisor container (image built by ``up``). Every supervisor setting is
 ``init``'s default (port sync on, reaching gluetun and qBittorrent by service name as users
-get it; update and backup schedules on; no notification URL) except autoheal held back for an
-hour (the engine is shared: it must not restart other projects' containers).
+get it; update and backup schedules on; wire on; the status pages on, on the listener's port
+``updates.webhook.port`` published on 127.0.0.1; the update webhook off; no notification URL)
+except autoheal held back for an hour (the engine is shared: it must not restart other
+projects' containers).
+
+Variants (``--variants``, in this order by default; ``bench/supervisor_footprint_variants.py``):
+
+- ``off``: ``status.enabled: false`` (and the webhook off, its default): no listener at all;
+- ``idle``: the listener on, nobody connected;
+- ``stream``: the listener on, one client (``bench/status_clients.py``) reading
+  ``/api/v1/stream`` with the status token (``Authorization: Bearer``, the token ``init``
+  wrote to .env) for the whole window, reconnecting when the server ends the stream (its
+  lifetime is 300 s);
+- ``scrape``: the listener on, ``GET /metrics`` every 15 s (Prometheus' usual interval).
+
+Before each variant's window the daemon is started afresh (``docker stop`` + ``docker start``
+of its container; ``mediastack render`` + ``up ops --no-wire`` when ``status.enabled``
+changes), and the window begins ``--warmup`` seconds after it has logged its first engine read
+(port sync's and wire's first runs, at start, fall in the warm-up); the client starts with the
+window.
 
 **The proxy's idle timeout is shortened for this benchmark** (``--proxy-timeout``, default
 60 s; the real template's ``timeout client 10m`` / ``timeout server 10m``): a bench-only image
 derived from the peer with only those two lines changed, so that a window of a few minutes
-holds several idle cuts of the events stream. Per-hour figures are scaled to the real 600 s
-timeout: reconnects and re-reads *per cut* are measured, and an idle hour has 3600 / 600 = 6
-cuts at most (haproxy cuts only after 600 s with nothing sent on the stream; any container
-event matching the supervisor's filter, on a shared engine other projects' too, restarts that
-clock).
+holds idle cuts of the events stream. Per-hour figures are scaled to the real 600 s timeout:
+reconnects and re-reads *per cut* are measured, and an idle hour has 3600 / 600 = 6 cuts at
+most (haproxy cuts only after 600 s with nothing sent on the stream; any container event
+matching the supervisor's filter, on a shared engine other projects' too, restarts that clock).
 
-Measured over the window (default 300 s, after a warm-up that includes port sync's first
-run), side by side:
+Measured over each window, per variant:
 
 - the supervisor container: its daemon (the container's PID 1, seen from the host through
-  ``docker inspect .State.Pid``): VmRSS every second, and the VmRSS of all processes in the
-  container (its cgroup's ``cgroup.procs``: compose calls, job children, the healthcheck's
-  ``mediastack supervise --check`` every 30 s); the container's memory cgroup (v1 here:
-  ``memory.usage_in_bytes``, ``memory.stat`` total_rss / total_cache / total_inactive_file;
-  ``docker stats`` shows usage - inactive_file) every second and one ``docker stats
-  --no-stream`` at the end; CPU: the daemon's own utime + stime and the container's whole
-  ``cpuacct.usage`` (children and healthchecks included);
-- the socket-proxy container (haproxy), the same cgroup figures: part of what shipping costs;
+  ``docker inspect .State.Pid``): VmRSS every second; CPU, its own utime + stime and its
+  waited-for children's (clock ticks of /proc/PID/stat over the window, also scaled to an
+  hour); context switches of its threads (wakeups; threads alive at both ends); and the
+  VmRSS of all processes in the container (its cgroup's ``cgroup.procs``: job children,
+  the healthcheck); the container's memory cgroup (v1 here: ``memory.usage_in_bytes``,
+  ``memory.stat`` total_rss / total_cache / total_inactive_file; ``docker stats`` shows usage
+  - inactive_file) every second and one ``docker stats --no-stream`` at the end; the
+  container's whole ``cpuacct.usage``;
+- the socket-proxy container (haproxy), the same cgroup figures;
 - engine API requests: counted at the proxy from haproxy's own request log (the template's
   ``option httplog`` to stdout, ``docker logs``), the lines from the supervisor container's
   address (the proxy's own healthcheck comes from 127.0.0.1 and is left out), by accept time;
-  an events stream is logged when it ends (its cut);
+  an events stream is logged when it ends (its cut). The status pages are read from the
+  daemon's files: with the listener on, looked at or not, this must stay what ``off`` has;
 - the event stream: idle cuts, resumes (``since=``) and full engine re-reads, from the
   daemon's own log lines (``event stream cut while idle``, ``event stream resumed after an
   idle cut; no engine re-read``, ``engine read (...)``);
-- baseline: ``bench/supervisor_baselines.py exec-monitor`` on the host (20 ``docker exec``
-  every 30 s), through a counting relay (``supervisor_footprint.CountingRelay``).
+- what the client got (connections, answers, events, keepalives, bytes; scrape answers);
+- the machine: load average and the other containers running on the engine, per variant;
+- ``--baseline``: ``bench/supervisor_baselines.py exec-monitor`` on the host (20 ``docker
+  exec`` every 30 s, through the counting relay ``supervisor_footprint.CountingRelay``), side
+  by side with the first variant only (it would add its CPU to every window).
 
-Writes bench/results/supervisor_footprint_shipped.json; prints a table and the command.
+Writes bench/results/supervisor_footprint_listener.json (``variants``: each one's measurement,
+shaped as the earlier single run's ``idle`` in supervisor_footprint_shipped.json;
+``comparison``, ``against_off``, ``goals``); prints a table and the command.
 
-    python bench/supervisor_footprint_shipped.py [--window 300] [--proxy-timeout 60]
+    python bench/supervisor_footprint_shipped.py [--window 120] [--warmup 30]
+        [--proxy-timeout 60] [--variants off,idle,stream,scrape] [--baseline]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shlex
 import statistics
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from container_cgroup import (
+    ContainerSampler,
+    cgroup_cpu,
+    cpu_nanoseconds,
+    docker_stats,
+    memory_summary,
+    thread_switches,
+    thread_wakeups,
+)
+from listener_breakdown import import_breakdown, print_breakdown
+from status_clients import Looker
 from supervisor_footprint import (
     SUPERVISOR_EVENT_FILTER,
     CountingRelay,
@@ -68,9 +104,20 @@ from supervisor_footprint import (
     _cpu,
     _endpoint,
 )
+from supervisor_footprint_variants import (
+    VARIANTS,
+    engine_neighbours,
+    figures,
+    goals,
+    looker_for,
+    print_comparison,
+    ratios,
+    switch_to,
+)
 from supervisor_lab import (
     REPOSITORY_ROOT,
     EventRecorder,
+    context_switches,
     cpu_ticks,
     docker,
     machine,
@@ -79,10 +126,10 @@ from supervisor_lab import (
 )
 from supervisor_shipped import ShippedLab, inspect_one, log_lines_with_time, running_shipped_lab
 
-RESULTS = REPOSITORY_ROOT / "bench" / "results" / "supervisor_footprint_shipped.json"
+RESULTS = REPOSITORY_ROOT / "bench" / "results" / "supervisor_footprint_listener.json"
+DEFAULT_VARIANTS = ("off", "idle", "stream", "scrape")
 REAL_PROXY_TIMEOUT = 600
 RSS_GOAL_MB = 45.0
-CGROUP = Path("/sys/fs/cgroup")
 # haproxy httplog: "::ffff:172.26.0.3:46096 [02/Dec/2026:06:11:46.860] proxy docker/socket
 # 0/0/0/1/1 200 1789 - - ---- 2/2/1/1/0 0/0 "GET /v1.41/containers/json?... HTTP/1.1""
 HAPROXY_LINE = re.compile(
@@ -97,6 +144,7 @@ def main() -> None:
     prefix = new_prefix()
     started = time.monotonic()
     measured_on = machine()
+    measured: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="msbench-footprint-shipped-") as folder_name:
         folder = Path(folder_name)
         with running_shipped_lab(
@@ -104,27 +152,51 @@ def main() -> None:
         ) as lab:
             print(f"lab {prefix} up ({time.monotonic() - started:.0f} s)", flush=True)
             measured_on["supervisor_image"] = lab.supervisor_image()
-            idle = measure(lab, folder, options)
-    result = summarize(idle, options, command, time.monotonic() - started, measured_on)
+            for index, name in enumerate(options.variants):
+                baseline = options.baseline and index == 0
+                measured[name] = run_variant(lab, folder, options, name, baseline)
+            breakdown = import_breakdown(lab.ops_container("supervisor"))
+    result = summarize(measured, options, command, time.monotonic() - started, measured_on)
+    result["rss_breakdown_in_the_image"] = breakdown
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(json.dumps(result, indent=2) + "\n")
     print_table(result)
+    print_breakdown(breakdown)
     print(f"\nwritten: {options.output}\nreproduce: {command}")
 
 
 def _options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--window", type=float, default=300.0, help="idle window, seconds")
-    parser.add_argument("--warmup", type=float, default=30.0, help="seconds before the window")
+    parser.add_argument("--window", type=float, default=120.0, help="each variant's window, s")
+    parser.add_argument(
+        "--warmup", type=float, default=30.0, help="seconds from a fresh daemon to its window"
+    )
     parser.add_argument(
         "--proxy-timeout",
         type=int,
         default=60,
         help="haproxy timeout client/server, seconds, for this bench only (real: 600)",
     )
+    parser.add_argument(
+        "--variants",
+        type=_variant_list,
+        default=DEFAULT_VARIANTS,
+        help=f"comma-separated, measured in this order (of {', '.join(VARIANTS)})",
+    )
+    parser.add_argument(
+        "--baseline", action="store_true", help="the exec-polling monitor beside the first"
+    )
     parser.add_argument("--interval", type=float, default=30.0, help="the baseline's rounds")
     parser.add_argument("--output", type=Path, default=RESULTS)
     return parser.parse_args()
+
+
+def _variant_list(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in VARIANTS]
+    if unknown or not names or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"variants: distinct names of {', '.join(VARIANTS)}")
+    return names
 
 
 def _command(options: argparse.Namespace) -> str:
@@ -133,173 +205,126 @@ def _command(options: argparse.Namespace) -> str:
         "bench/supervisor_footprint_shipped.py",
         "--window",
         f"{options.window:g}",
+        "--warmup",
+        f"{options.warmup:g}",
         "--proxy-timeout",
         str(options.proxy_timeout),
+        "--variants",
+        ",".join(options.variants),
     ]
-    if options.warmup != 30.0:
-        arguments += ["--warmup", f"{options.warmup:g}"]
+    if options.baseline:
+        arguments += ["--baseline", "--interval", f"{options.interval:g}"]
     if options.output != RESULTS:
         arguments += ["--output", str(options.output)]
     return shlex.join(arguments)
 
 
-# -- a container's cgroup ------------------------------------------------------------------------
-
-
-class ContainerSampler:
-    """Samples a container's memory cgroup (v1 or v2) and the VmRSS of all its processes
-    every second on a thread."""
-
-    def __init__(self, container_id: str) -> None:
-        self.container_id = container_id
-        self.samples: list[dict[str, int]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            sample = memory_of(self.container_id)
-            if sample:
-                self.samples.append(sample)
-            self._stop.wait(1.0)
-
-
-def _cgroup_folder(controller: str, container_id: str) -> Path:
-    v1 = CGROUP / controller / "docker" / container_id
-    return v1 if v1.exists() else CGROUP / "system.slice" / f"docker-{container_id}.scope"
-
-
-def memory_of(container_id: str) -> dict[str, int]:
-    """Return the container's memory figures (bytes), and its processes' VmRSS sum (kB)."""
-    folder = _cgroup_folder("memory", container_id)
-    try:
-        if (folder / "memory.usage_in_bytes").exists():
-            usage = int((folder / "memory.usage_in_bytes").read_text())
-            stat = dict(line.split() for line in (folder / "memory.stat").read_text().splitlines())
-            rss, cache = int(stat["total_rss"]), int(stat["total_cache"])
-            inactive = int(stat["total_inactive_file"])
-        else:
-            usage = int((folder / "memory.current").read_text())
-            stat = dict(line.split() for line in (folder / "memory.stat").read_text().splitlines())
-            rss, cache, inactive = int(stat["anon"]), int(stat["file"]), int(stat["inactive_file"])
-        pids = [int(p) for p in (folder / "cgroup.procs").read_text().split()]
-    except (OSError, KeyError, ValueError):
-        return {}
-    processes_rss = sum(status_field(pid, "VmRSS") or 0 for pid in pids)
+def run_variant(
+    lab: ShippedLab, folder: Path, options: argparse.Namespace, name: str, baseline: bool
+) -> dict[str, Any]:
+    """Switch the lab to variant ``name`` (a fresh daemon), wait out the warm-up, measure."""
+    variant = VARIANTS[name]
+    print(f"variant {name}: {variant.description}", flush=True)
+    switched = switch_to(lab, variant)
+    neighbours = engine_neighbours(lab.prefix)
+    looker = looker_for(lab, variant)
+    measured = measure(lab, folder, options, looker, baseline, switched.pop("watching_at"))
     return {
-        "usage": usage,
-        "rss": rss,
-        "cache": cache,
-        "inactive_file": inactive,
-        "stats_usage": usage - inactive,
-        "processes_vmrss_kb": processes_rss,
-        "processes": len(pids),
-    }
-
-
-def cpu_nanoseconds(container_id: str) -> int | None:
-    folder = _cgroup_folder("cpuacct", container_id)
-    try:
-        if (folder / "cpuacct.usage").exists():
-            return int((folder / "cpuacct.usage").read_text())
-        stat = dict(line.split() for line in (folder / "cpu.stat").read_text().splitlines())
-        return int(stat["usage_usec"]) * 1000
-    except (OSError, KeyError, ValueError):
-        return None
-
-
-def _memory_summary(samples: list[dict[str, int]]) -> dict[str, Any]:
-    def mb(name: str, pick: Any = statistics.median, scale: float = 1 / 1048576) -> float:
-        return round(pick(sample[name] for sample in samples) * scale, 1)
-
-    if not samples:
-        return {"error": "no cgroup samples"}
-    return {
-        "cgroup_usage_mb_median": mb("usage"),
-        "cgroup_rss_anon_mb_median": mb("rss"),
-        "cgroup_rss_anon_mb_max": mb("rss", max),
-        "cgroup_cache_mb_median": mb("cache"),
-        "docker_stats_usage_mb_median": mb("stats_usage"),
-        "all_processes_vmrss_mb_median": mb("processes_vmrss_kb", scale=1 / 1024),
-        "all_processes_vmrss_mb_max": mb("processes_vmrss_kb", max, scale=1 / 1024),
-        "processes_max": max(sample["processes"] for sample in samples),
-        "samples": len(samples),
+        "variant": variant.description,
+        **switched,
+        "engine_at_start": neighbours,
+        "engine_at_end": engine_neighbours(lab.prefix),
+        **measured,
+        "client": looker.summary(),
     }
 
 
 # -- the window --------------------------------------------------------------------------------
 
 
-def measure(lab: ShippedLab, folder: Path, options: argparse.Namespace) -> dict[str, Any]:
+def measure(
+    lab: ShippedLab,
+    folder: Path,
+    options: argparse.Namespace,
+    looker: Looker,
+    baseline: bool,
+    watching_at: float,
+) -> dict[str, Any]:
+    """Measure one window: it begins ``options.warmup`` s after ``watching_at``, ``looker``
+    looks during it, and the exec-polling monitor runs beside it when ``baseline``."""
     supervisor_id = lab.ops_container("supervisor")
     proxy_id = lab.ops_container("socket-proxy")
     daemon_pid = int(inspect_one(supervisor_id)["State"]["Pid"])
     supervisor_address = _address(supervisor_id)
-    relay = CountingRelay(folder / "relay-baseline.sock")
-    monitor = MonitorProcess(lab, relay.docker_host, options.interval)
+    relay = CountingRelay(folder / "relay-baseline.sock") if baseline else None
+    monitor = MonitorProcess(lab, relay.docker_host, options.interval) if relay else None
+    pids = {"daemon": daemon_pid, **({"baseline": monitor.process.pid} if monitor else {})}
     try:
         print(
-            f"warm-up {options.warmup:g} s, then an idle window of {options.window:g} s "
-            f"(proxy timeout {options.proxy_timeout} s)",
+            f"  warm-up to {options.warmup:g} s after the daemon's start, then a window of "
+            f"{options.window:g} s (proxy timeout {options.proxy_timeout} s)",
             flush=True,
         )
-        time.sleep(options.warmup)
-        samplers = {"daemon": Sampler(daemon_pid), "baseline": Sampler(monitor.process.pid)}
+        time.sleep(max(0.0, watching_at + options.warmup - time.time()))
+        samplers = {name: Sampler(pid) for name, pid in pids.items()}
         containers = {
             "supervisor": ContainerSampler(supervisor_id),
             "socket_proxy": ContainerSampler(proxy_id),
         }
         events = EventRecorder(SUPERVISOR_EVENT_FILTER)
-        ticks = {"daemon": cpu_ticks(daemon_pid), "baseline": cpu_ticks(monitor.process.pid)}
+        ticks = {name: cpu_ticks(pid) for name, pid in pids.items()}
+        switches = context_switches(daemon_pid)
+        per_thread = thread_switches(daemon_pid)
         container_cpu = {
             "supervisor": cpu_nanoseconds(supervisor_id),
             "socket_proxy": cpu_nanoseconds(proxy_id),
         }
+        every: list[Sampler | ContainerSampler] = [*samplers.values(), *containers.values()]
         begin = time.time()
-        for sampler in [*samplers.values(), *containers.values()]:
+        for sampler in every:
             sampler.start()
+        looker.start()
         time.sleep(options.window)
         end = time.time()
-        ticks_after = {"daemon": cpu_ticks(daemon_pid), "baseline": cpu_ticks(monitor.process.pid)}
+        ticks_after = {name: cpu_ticks(pid) for name, pid in pids.items()}
+        switched = (context_switches(daemon_pid) or 0) - (switches or 0)
+        per_thread_after = thread_switches(daemon_pid)
         cpu_after = {
             "supervisor": cpu_nanoseconds(supervisor_id),
             "socket_proxy": cpu_nanoseconds(proxy_id),
         }
-        for sampler in [*samplers.values(), *containers.values()]:
+        looker.stop()
+        for sampler in every:
             sampler.stop()
         seen = events.stop(settle=0)
-        stats = _docker_stats([supervisor_id, proxy_id])
-        hwm = status_field(daemon_pid, "VmHWM")
-        threads = status_field(daemon_pid, "Threads")
+        stats = docker_stats([supervisor_id, proxy_id])
+        finals = {field: status_field(daemon_pid, field) for field in ("VmHWM", "Threads")}
     finally:
-        baseline_code = monitor.stop()
-        relay.close()
+        baseline_code = monitor.stop() if monitor else None
+        if relay:
+            relay.close()
     window = end - begin
     time.sleep(1.0)  # the proxy's log of the last requests
     proxy_log = log_lines_with_time(_logs(proxy_id))
     supervisor_log = log_lines_with_time(_logs(supervisor_id))
-    return {
+    measured: dict[str, Any] = {
         "window_seconds": round(window, 1),
         "warmup_seconds": options.warmup,
         "supervisor": {
             "daemon_pid_1": {
-                "rss_mb_median": round(statistics.median(samplers["daemon"].rss) / 1024, 1),
-                "rss_mb_max": round(max(samplers["daemon"].rss) / 1024, 1),
-                "vm_hwm_mb_at_end": round((hwm or 0) / 1024, 1),
-                "threads": threads,
-                "children_rss_mb_max_sampled": round(samplers["daemon"].children_rss_max / 1024, 1),
-                **_cpu(ticks["daemon"], ticks_after["daemon"], window),
+                **_rss(samplers["daemon"]),
+                "vm_hwm_mb_at_end": round((finals["VmHWM"] or 0) / 1024, 1),
+                "threads": finals["Threads"],
+                "context_switches_all_threads": switched,
+                "context_switches_per_hour": round(switched * 3600 / window),
+                "threads_wakeups": thread_wakeups(
+                    daemon_pid, per_thread, per_thread_after, end - begin
+                ),
+                **_hourly(_cpu(ticks["daemon"], ticks_after["daemon"], window), window),
             },
             "container": {
-                **_memory_summary(containers["supervisor"].samples),
-                **_cgroup_cpu(container_cpu["supervisor"], cpu_after["supervisor"], window),
+                **memory_summary(containers["supervisor"].samples),
+                **cgroup_cpu(container_cpu["supervisor"], cpu_after["supervisor"], window),
                 "docker_stats_no_stream_at_end": stats.get(supervisor_id[:12]),
             },
             "engine_requests": _proxy_requests(proxy_log, supervisor_address, begin, end),
@@ -309,18 +334,9 @@ def measure(lab: ShippedLab, folder: Path, options: argparse.Namespace) -> dict[
             ][:60],
         },
         "socket_proxy_container": {
-            **_memory_summary(containers["socket_proxy"].samples),
-            **_cgroup_cpu(container_cpu["socket_proxy"], cpu_after["socket_proxy"], window),
+            **memory_summary(containers["socket_proxy"].samples),
+            **cgroup_cpu(container_cpu["socket_proxy"], cpu_after["socket_proxy"], window),
             "docker_stats_no_stream_at_end": stats.get(proxy_id[:12]),
-        },
-        "baseline": {
-            "rss_mb_median": round(statistics.median(samplers["baseline"].rss) / 1024, 1),
-            "children_rss_mb_max_sampled": round(samplers["baseline"].children_rss_max / 1024, 1),
-            **_cpu(ticks["baseline"], ticks_after["baseline"], window),
-            "engine_requests_in_window": len(relay.requests_between(begin, end)),
-            "engine_requests_by_endpoint": _by_endpoint(relay.requests_between(begin, end)),
-            "rounds_logged": sum("round:" in line for line in monitor.lines),
-            "exit_code": baseline_code,
         },
         "engine_events_matching_the_supervisors_filter_in_window": len(seen),
         "of_which_from_this_lab": sum(
@@ -331,6 +347,51 @@ def measure(lab: ShippedLab, folder: Path, options: argparse.Namespace) -> dict[
             ).startswith(lab.prefix)
         ),
     }
+    if monitor and relay:
+        requests = relay.requests_between(begin, end)
+        measured["baseline"] = {
+            "rss_mb_median": _rss(samplers["baseline"])["rss_mb_median"],
+            "children_rss_mb_max_sampled": round(samplers["baseline"].children_rss_max / 1024, 1),
+            **_cpu(ticks["baseline"], ticks_after["baseline"], window),
+            "engine_requests_in_window": len(requests),
+            "engine_requests_by_endpoint": _by_endpoint(requests),
+            "rounds_logged": sum("round:" in line for line in monitor.lines),
+            "exit_code": baseline_code,
+        }
+    _not_the_daemon(measured["supervisor"])
+    return measured
+
+
+def _rss(sampler: Sampler) -> dict[str, Any]:
+    rss = sampler.rss
+    return {
+        "rss_mb_median": round(statistics.median(rss) / 1024, 1),
+        "rss_mb_max": round(max(rss) / 1024, 1),
+        "rss_mb_min": round(min(rss) / 1024, 1),
+        "rss_samples": len(rss),
+        "children_rss_mb_max_sampled": round(sampler.children_rss_max / 1024, 1),
+    }
+
+
+def _hourly(cpu: dict[str, Any], window: float) -> dict[str, Any]:
+    """``cpu`` and its seconds scaled to an hour (the window's rate)."""
+    if "cpu_seconds_own" in cpu:
+        own, children = cpu["cpu_seconds_own"], cpu["cpu_seconds_children"]
+        cpu["cpu_seconds_per_hour_own"] = round(own * 3600 / window, 2)
+        cpu["cpu_seconds_per_hour_with_children"] = round((own + children) * 3600 / window, 2)
+    return cpu
+
+
+def _not_the_daemon(supervisor: dict[str, Any]) -> None:
+    """What ran in the container but neither the daemon nor a child of it (the healthcheck)."""
+    daemon, container = supervisor["daemon_pid_1"], supervisor["container"]
+    if "cgroup_cpu_seconds" in container and "cpu_seconds_own" in daemon:
+        container["cgroup_cpu_seconds_not_the_daemon_or_its_children"] = round(
+            container["cgroup_cpu_seconds"]
+            - daemon["cpu_seconds_own"]
+            - daemon["cpu_seconds_children"],
+            3,
+        )
 
 
 def _address(container_id: str) -> str:
@@ -341,23 +402,6 @@ def _address(container_id: str) -> str:
 def _logs(container_id: str) -> str:
     done = docker("logs", "--timestamps", container_id, check=False)
     return done.stdout + done.stderr
-
-
-def _docker_stats(ids: list[str]) -> dict[str, str]:
-    done = docker(
-        "stats", "--no-stream", "--format", "{{.ID}} {{.MemUsage}} {{.CPUPerc}}", *ids, check=False
-    )
-    return {line.split()[0]: line.split(" ", 1)[1] for line in done.stdout.splitlines() if line}
-
-
-def _cgroup_cpu(before: int | None, after: int | None, window: float) -> dict[str, Any]:
-    if before is None or after is None:
-        return {"cgroup_cpu_error": "cpuacct not readable"}
-    seconds = (after - before) / 1e9
-    return {
-        "cgroup_cpu_seconds": round(seconds, 3),
-        "cgroup_cpu_percent": round(100 * seconds / window, 3),
-    }
 
 
 def _proxy_requests(
@@ -444,95 +488,67 @@ def _stream(
 
 
 def summarize(
-    idle: dict[str, Any],
+    measured: dict[str, dict[str, Any]],
     options: argparse.Namespace,
     command: str,
     seconds: float,
     measured_on: dict[str, Any],
 ) -> dict[str, Any]:
-    daemon = idle["supervisor"]["daemon_pid_1"]
-    container = idle["supervisor"]["container"]
-    if "cgroup_cpu_seconds" in container and "cpu_seconds_own" in daemon:
-        # What ran in the container but neither the daemon nor a child of it: the
-        # healthcheck's `mediastack supervise --check`, a fresh interpreter every 30 s.
-        container["cgroup_cpu_seconds_not_the_daemon_or_its_children"] = round(
-            container["cgroup_cpu_seconds"]
-            - daemon["cpu_seconds_own"]
-            - daemon["cpu_seconds_children"],
-            3,
-        )
+    table = {name: figures(variant) for name, variant in measured.items()}
     return {
-        "benchmark": "supervisor_footprint_shipped",
+        "benchmark": "supervisor_footprint_shipped (listener variants)",
         "command": command,
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "wall_seconds": round(seconds, 1),
         "machine": {
             **measured_on,
-            "load_average_at_end": [round(v, 2) for v in __import__("os").getloadavg()],
+            "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
         },
         "settings": {
             "supervisor": "the ops stack's container as `mediastack up` builds and runs it, "
             "DOCKER_HOST tcp://socket-proxy:2375; init's defaults (port sync on, update and "
-            "backup schedules on, no notification URL) but autoheal held back 3600 s",
+            "backup schedules on, wire on, status pages on, webhook off, no notification URL) "
+            "but autoheal held back 3600 s; the listener's port published on 127.0.0.1",
             "socket_proxy": "mediastack-peer/socket-proxy (haproxy, linuxserver's template) "
             f"with timeout client/server {options.proxy_timeout}s instead of 10m, BENCH ONLY",
-            "baseline": "bench/supervisor_baselines.py exec-monitor on the host, 20 docker "
-            f"exec every {options.interval:g} s, through a counting relay",
+            "variants": {name: VARIANTS[name].description for name in measured},
+            "each_variant": "a fresh daemon (docker stop + start of its container, or render "
+            f"+ up ops when status.enabled changes); the window {options.window:g} s begins "
+            f"{options.warmup:g} s after its first engine read; the client starts with it",
+            "baseline": (
+                "bench/supervisor_baselines.py exec-monitor on the host, 20 docker exec every "
+                f"{options.interval:g} s, through a counting relay, beside the first variant"
+                if options.baseline
+                else "not run (--baseline)"
+            ),
+            "cpu_per_hour": "utime + stime clock ticks (10 ms) over the window x 3600 / window",
         },
-        "idle": idle,
-        "goals": {
-            "idle_rss_at_most_45_mb_daemon": {
-                "value": daemon["rss_mb_median"],
-                "met": daemon["rss_mb_median"] <= RSS_GOAL_MB,
-            },
-            "idle_rss_at_most_45_mb_whole_container_processes": {
-                "value": container.get("all_processes_vmrss_mb_median"),
-                "met": (container.get("all_processes_vmrss_mb_median") or 1e9) <= RSS_GOAL_MB,
-            },
-        },
+        "comparison": table,
+        "against_off": ratios(table),
+        "goals": goals(table, RSS_GOAL_MB),
+        "variants": measured,
     }
 
 
 def print_table(result: dict[str, Any]) -> None:
-    idle = result["idle"]
-    daemon, container = idle["supervisor"]["daemon_pid_1"], idle["supervisor"]["container"]
-    proxy, base = idle["socket_proxy_container"], idle["baseline"]
-    stream = idle["supervisor"]["event_stream"]
-    print(f"\nidle window {idle['window_seconds']} s")
-    print(
-        f"daemon (pid 1) VmRSS median {daemon['rss_mb_median']} MB, max {daemon['rss_mb_max']}"
-        f"; CPU own {daemon.get('cpu_percent_own')} %"
-    )
-    print(
-        f"supervisor container: processes' VmRSS {container.get('all_processes_vmrss_mb_median')}"
-        f" MB (max {container.get('all_processes_vmrss_mb_max')}), cgroup anon "
-        f"{container.get('cgroup_rss_anon_mb_median')} MB, docker-stats usage "
-        f"{container.get('docker_stats_usage_mb_median')} MB; CPU "
-        f"{container.get('cgroup_cpu_percent')} %"
-    )
-    print(
-        f"socket proxy: VmRSS {proxy.get('all_processes_vmrss_mb_median')} MB; CPU "
-        f"{proxy.get('cgroup_cpu_percent')} %"
-    )
-    print(
-        f"engine requests at the proxy but events streams: "
-        f"{idle['supervisor']['engine_requests']['in_window_but_events_streams']} "
-        f"{idle['supervisor']['engine_requests']['by_endpoint']}; events streams opened: "
-        f"{stream['resumed_with_since'] + stream['reconnected_in_full']}"
-    )
-    print(
-        f"stream: cuts {stream['idle_cuts_in_window']}, resumed {stream['resumed_with_since']}"
-        f", full reconnects {stream['reconnected_in_full']}, re-reads "
-        f"{stream['full_engine_rereads_in_window']}; per idle hour at 600 s: "
-        f"{stream['per_idle_hour_at_the_real_600s_timeout']}"
-    )
-    print(
-        f"baseline: RSS {base['rss_mb_median']} MB (+{base['children_rss_mb_max_sampled']} "
-        f"children), CPU with children {base.get('cpu_percent_with_children')} %, "
-        f"requests {base['engine_requests_in_window']}"
-    )
-    for name, goal in result["goals"].items():
-        print(f"goal {name}: {'met' if goal['met'] else 'NOT met'} ({goal['value']})")
+    for name, variant in result["variants"].items():
+        client = variant["client"]
+        looked = {key: client[key] for key in ("connections", "answers", "events", "scrapes")
+                  if key in client}  # fmt: skip
+        print(
+            f"\n{name}: window {variant['window_seconds']} s, load {variant['engine_at_start']}"
+            f" -> {variant['engine_at_end']['load_average']}; client {looked or 'none'}"
+        )
+        for line in variant["listener_log_lines"]:
+            print(f"  {line}")
+        if "baseline" in variant:
+            base = variant["baseline"]
+            print(
+                f"  baseline: RSS {base['rss_mb_median']} MB, CPU with children "
+                f"{base.get('cpu_percent_with_children')} %, "
+                f"requests {base['engine_requests_in_window']}"
+            )
+    print_comparison(result["comparison"], result["goals"])
 
 
 if __name__ == "__main__":
