@@ -24,7 +24,6 @@ import contextlib
 import fcntl
 import json
 import os
-import secrets
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -74,7 +73,8 @@ class LeaseHolder:
 
     def _take(self, services: Sequence[str], reason: str) -> tuple[int, Path]:
         self.folder.mkdir(parents=True, exist_ok=True)
-        name = f"{os.getpid()}-{secrets.token_hex(4)}"
+        # os.urandom, not secrets: secrets loads hashlib's OpenSSL (3.6 MB) into the daemon.
+        name = f"{os.getpid()}-{os.urandom(4).hex()}"
         draft = self.folder / f".{name}.draft"
         descriptor = os.open(draft, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:

@@ -75,31 +75,38 @@ def healthy_until(beat: Beat) -> datetime:
     return until
 
 
-def assess(beat: Beat | None, now: datetime, running: bool | None = None) -> Verdict:
+def assess(
+    beat: Beat | None, now: datetime, running: bool | None = None, *, ages: bool = True
+) -> Verdict:
     """Given the heartbeat read (None: there is none), the time, and whether a supervisor
-    holds the state file's lock (None: cannot be told), return whether it is healthy and why."""
+    holds the state file's lock (None: cannot be told), return whether it is healthy and why.
+    ``ages`` False leaves "(N s ago)" out of the reason: the status page's live stream sends
+    a section only when it changed, and an age changes at every look."""
     if running is False:
-        last = f" (last heartbeat {_ago(beat.loop_turned_at, now)})" if beat else ""
+        last = f" (last heartbeat {_moment(beat.loop_turned_at, now, ages)})" if beat else ""
         return Verdict(False, f"no supervisor is running{last}")
     if beat is None:
         return Verdict(False, "no heartbeat: the supervisor is not running")
-    turned = _ago(beat.loop_turned_at, now)
+    turned = _moment(beat.loop_turned_at, now, ages)
     if now >= beat.loop_turned_at + STALE_AFTER:
         return Verdict(False, f"the loop is not turning: its last turn was {turned}")
-    stream = _describe_stream(beat, now)
+    stream = _describe_stream(beat, now, ages)
     if now >= healthy_until(beat):
         return Verdict(False, f"the event stream is {stream}")
     return Verdict(True, f"the loop turned {turned}; the event stream is {stream}")
 
 
-def _describe_stream(beat: Beat, now: datetime) -> str:
+def _describe_stream(beat: Beat, now: datetime, ages: bool) -> str:
     state = "connected" if beat.stream_connected else "not connected"
-    return f"{state} since {_ago(beat.stream_since, now)}"
+    return f"{state} since {_moment(beat.stream_since, now, ages)}"
 
 
-def _ago(moment: datetime, now: datetime) -> str:
+def _moment(moment: datetime, now: datetime, ages: bool) -> str:
+    text = f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    if not ages:
+        return text
     seconds = max(0, int((now - moment).total_seconds()))
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC ({seconds} s ago)"
+    return f"{text} ({seconds} s ago)"
 
 
 # -- the file -----------------------------------------------------------------------------

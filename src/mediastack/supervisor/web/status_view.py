@@ -202,7 +202,7 @@ def _mode_of(
 
 
 def _health_of(sources: StatusSources, now: datetime) -> HealthView:
-    verdict = assess(sources.beat, now, sources.running)
+    verdict = assess(sources.beat, now, sources.running, ages=False)  # see assess
     beat = sources.beat
     return HealthView(
         verdict.healthy,

@@ -30,6 +30,7 @@ NEVER_IN_THE_DAEMON = (
     "requests",
     "urllib3",
     "ssl",  # 4 MB of OpenSSL; nothing the idle daemon does needs it
+    "_hashlib",  # OpenSSL's libcrypto, 3.6 MB: through secrets, hmac or hashlib
     "httpx",  # the jobs' clients: each job run is a child process
     "httpcore",
     "qbittorrentapi",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from mediastack.config import LoadedConfig
 from mediastack.config.load import parse_config
 from mediastack.supervisor.actions import Outcome
 from mediastack.supervisor.runtime.wire_notices import LinkRecord
+from mediastack.supervisor.web import page
 from mediastack.supervisor.web.page import NOT_KNOWN, render_page, render_sections
 from mediastack.supervisor.web.routes import StatusRoutes
 from mediastack.supervisor.web.topology import Topology, topology_of_config
@@ -134,3 +137,9 @@ def test_the_page_wants_the_token_like_the_api(lab: Lab, tmp_path: Path) -> None
     assert page.headers["Content-Type"].startswith("text/html")
     assert "script-src 'sha256-" in page.headers["Content-Security-Policy"]
     assert isinstance(page.body, bytes) and b"gluetun" in page.body
+
+
+def test_the_pages_script_hash_in_its_content_security_policy_is_the_scripts() -> None:
+    digest = base64.b64encode(hashlib.sha256(page.SCRIPT.encode()).digest()).decode()
+    assert digest == page.SCRIPT_HASH
+    assert f"'sha256-{digest}'" in page.CONTENT_SECURITY_POLICY

@@ -12,7 +12,8 @@ from web_support import Lab
 
 from mediastack.supervisor.actions import Outcome
 from mediastack.supervisor.web.routes import StatusRoutes
-from mediastack.supervisor.web.stream import STREAM_PATH, StreamSettings
+from mediastack.supervisor.web.stream import STREAM_PATH, StreamSettings, frame_of
+from mediastack.supervisor.web.topology import Topology
 from mediastack.updates.webhook import WebhookServer, WebhookSettings
 from mediastack.updates.wud import ServiceDirectory
 
@@ -160,3 +161,15 @@ def test_stopping_the_server_ends_the_stream(server: WebhookServer) -> None:
 
     client.read_to_end()  # returns: the server closed it
     client.close()
+
+
+def test_nothing_is_sent_again_while_only_time_passes(lab: Lab) -> None:
+    """An age in a section ("9 s ago") would change at every look and be sent every 2 s:
+    frames of the same files a few seconds apart are equal."""
+    lab.beat()
+    topology = Topology()
+    first = frame_of(lab.view(), topology)
+    lab.clock.advance(7)
+    second = frame_of(lab.view(), topology)
+    assert first.sections == second.sections
+    assert "s ago" not in str(first.sections)
