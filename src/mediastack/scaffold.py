@@ -142,11 +142,17 @@ def missing_generated_variables(path: Path) -> list[str]:
 
 
 def add_generated_variables(path: Path) -> list[str]:
-    """Give .env the generated variables it lacks (``write_secrets_file`` keeps every value
-    already there, and its mode 0600); return their names."""
+    """Give .env the generated variables it lacks, appended (every line already there, its
+    comments and quoting included, is left exactly as it is; the mode stays 0600); return
+    their names. A variable present but empty gets a value on a later line, which wins."""
     missing = missing_generated_variables(path)
-    if missing:
-        write_secrets_file(path)
+    if not missing:
+        return []
+    text = path.read_text(encoding="utf-8")
+    added = [f"{name}={secrets.token_hex(16)}" for name in missing]
+    separator = "" if not text or text.endswith("\n") else "\n"
+    lines = ["# added by a newer mediastack (generated)", *added]
+    atomic_write(path, text + separator + "\n".join(lines) + "\n", 0o600)
     return missing
 
 

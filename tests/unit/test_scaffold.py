@@ -52,3 +52,15 @@ def test_an_older_env_gets_the_status_token_and_keeps_every_value(tmp_path: Path
     assert len(values["MEDIASTACK_STATUS_TOKEN"]) >= 16
     assert path.stat().st_mode & 0o777 == 0o600
     assert add_generated_variables(path) == []  # once
+
+
+def test_adding_the_status_token_leaves_every_existing_line_exactly_as_it_was(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / ".env"
+    before = "# my notes\nQBITTORRENT_PASSWORD='my pass #1'\nAPPS_PASSWORD=x\n"
+    path.write_text(before, encoding="utf-8")
+    add_generated_variables(path)
+    after = path.read_text(encoding="utf-8")
+    assert after.startswith(before)
+    assert read_secrets(path)["QBITTORRENT_PASSWORD"] == "my pass #1"

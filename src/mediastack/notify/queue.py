@@ -247,6 +247,8 @@ class NotificationQueue:
                 len(left) + in_flight,
                 ", ".join(repr(title) for title in left) or "one in flight",
             )
+        if left:
+            self._counted()
         return len(left) + in_flight
 
     # -- the worker's side ---------------------------------------------------------------

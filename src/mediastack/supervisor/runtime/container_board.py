@@ -19,12 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from mediastack.adapters.engine import ContainerInfo
-from mediastack.supervisor.events import ContainerEvent, EventKind
+from mediastack.supervisor.events import ContainerEvent, EventKind, Health
 from mediastack.supervisor.runtime.job_records import RecordRead, read_record, write_record
 
 RUNNING = "running"
-EXITED = "exited"
+EXITED = "exited"  # it died: a crash, or the first half of a stop
+STOPPED = "stopped"  # someone stopped it (the engine sends ``stop`` after ``die``)
 REMOVED = "removed"
+ONEOFF_LABEL = "com.docker.compose.oneoff"
+STARTING = Health.STARTING.value
 
 
 @dataclass(frozen=True)
@@ -64,10 +67,19 @@ class ContainerBoard:
     def __init__(self, projects: Iterable[str]) -> None:
         self._projects = frozenset(projects)
         self._services: dict[str, ServiceState] = {}
+        self.held: frozenset[str] = frozenset()
 
     @property
     def services(self) -> Mapping[str, ServiceState]:
         return dict(self._services)
+
+    def hold(self, services: Iterable[str]) -> bool:
+        """Note the services an update or a command holds now (their stops and removals are
+        theirs, not a fault); return whether that changed."""
+        held = frozenset(services)
+        changed = held != self.held
+        self.held = held
+        return changed
 
     def reset(self, containers: Iterable[ContainerInfo], at: datetime) -> bool:
         """Replace what is known with ``containers`` (one full read of the engine)."""
@@ -92,6 +104,8 @@ class ContainerBoard:
         """Fold one container event in; return whether the page would show a change."""
         if event.service is None or event.project not in self._projects:
             return False
+        if event.labels.get(ONEOFF_LABEL) == "True":
+            return False  # `docker compose run` (recyclarr sync): not the service itself
         previous = self._services.get(event.service)
         state = _after(previous, event)
         if state is None or (previous is not None and _same(previous, state)):
@@ -107,10 +121,13 @@ def _after(previous: ServiceState | None, event: ContainerEvent) -> ServiceState
         # An older container of the service (a recreate's leftover) says nothing about it.
         return None
     if event.kind is EventKind.START:
-        # A new start: health begins again (the engine reports "starting" next, if any).
-        return ServiceState(RUNNING, None, container_id, event.at)
+        # A new start: a healthcheck begins again at "starting", which the engine sets
+        # without an event; a container without one stays without.
+        health = STARTING if previous is not None and previous.health is not None else None
+        return ServiceState(RUNNING, health, container_id, event.at)
     if event.kind in (EventKind.DIE, EventKind.STOP):
-        return ServiceState(EXITED, previous.health if previous else None, container_id, event.at)
+        status = STOPPED if event.kind is EventKind.STOP else EXITED
+        return ServiceState(status, previous.health if previous else None, container_id, event.at)
     if event.kind is EventKind.DESTROY:
         return ServiceState(REMOVED, None, container_id, event.at)
     if event.kind is EventKind.HEALTH and event.health is not None:
@@ -133,15 +150,18 @@ def board_record_path(state_file: Path) -> Path:
 
 @dataclass(frozen=True)
 class BoardRecord:
-    """``<state>.containers.json``: when it was written and each service's state."""
+    """``<state>.containers.json``: when it was written, each service's state, and the
+    services an update or a command held then."""
 
     written_at: datetime
     services: Mapping[str, ServiceState]
+    held: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "written_at": self.written_at.isoformat(),
             "services": {name: state.to_json() for name, state in sorted(self.services.items())},
+            "held": list(self.held),
         }
 
     @classmethod
@@ -152,6 +172,7 @@ class BoardRecord:
         return cls(
             datetime.fromisoformat(str(data["written_at"])),
             {str(name): ServiceState.from_json(state) for name, state in services.items()},
+            tuple(str(name) for name in data.get("held", ())),
         )
 
 
@@ -177,5 +198,10 @@ class BoardRecorder:
         if self.board.observe(event):
             self._write(event.at)
 
+    def hold(self, services: Iterable[str], at: datetime) -> None:
+        if self.board.hold(services):
+            self._write(at)
+
     def _write(self, at: datetime) -> None:
-        write_record(self._path, BoardRecord(at, self.board.services).to_json())
+        record = BoardRecord(at, self.board.services, tuple(sorted(self.board.held)))
+        write_record(self._path, record.to_json())

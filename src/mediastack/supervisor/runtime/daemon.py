@@ -381,6 +381,7 @@ class SupervisorDaemon:
         self._note_gluetun_health(event, meaning)
         self._note_user_stop(event)
         if self._parts.board is not None:
+            self._parts.board.hold(self._holds.services(), event.at)
             self._parts.board.observe(event)
         gluetun_news = meaning in (Relevance.GLUETUN_STARTED, Relevance.GLUETUN_HEALTHY)
         if gluetun_news and self._cascade_held(f"gluetun's {event.kind.value}"):
@@ -497,6 +498,7 @@ class SupervisorDaemon:
         else:
             if self._parts.board is not None:
                 self._parts.board.reset(containers, self._now())
+                self._parts.board.hold(self._holds.services(), self._now())
         reports = self._parts.surveyor.health_reports(containers)
         gluetun = survey.incarnation
         state = "not running" if gluetun is None else f"{gluetun.short_id}"
@@ -731,6 +733,7 @@ class SupervisorDaemon:
 
     def _on_hold_started(self, services: Sequence[str], reason: str) -> None:
         self._holds.begin(services)
+        self._note_holds()
         logger.info(
             "hold on %s (%s): the cascade ignores gluetun's events, autoheal skips them",
             ", ".join(services),
@@ -739,6 +742,7 @@ class SupervisorDaemon:
 
     def _on_hold_ended(self, services: Sequence[str], reason: str) -> None:
         self._holds.end(services)
+        self._note_holds()
         logger.info("hold on %s ended (%s): re-reading the engine", ", ".join(services), reason)
         self._reread(f"the hold of {reason} ended")
         gluetun = self._parts.surveyor.layout().gluetun_service
@@ -746,6 +750,11 @@ class SupervisorDaemon:
             self._parts.jobs.gluetun_replaced()
         if self._parts.jobs is not None and self._executing:
             self._parts.jobs.update_finished()
+
+    def _note_holds(self) -> None:
+        """Tell the status pages' board what is held: an update's stops are not faults."""
+        if self._parts.board is not None:
+            self._parts.board.hold(self._holds.services(), self._now())
 
     def _cascade_services(self) -> frozenset[str]:
         layout = self._parts.surveyor.layout()

@@ -233,10 +233,15 @@ def _push(
     from mediastack.supervisor.web.serving import status_reader
     from mediastack.supervisor.web.verdict import stack_verdict
 
-    reader = status_reader(loaded, state_file, clock)
+    reader = status_reader(loaded, state_file, clock, for_verdict=True)
+    started = clock.now()
 
-    def verdict() -> tuple[bool, str]:
-        judged = stack_verdict(reader())
+    def verdict() -> tuple[bool, str] | None:
+        view = reader()
+        turned = view.health.loop_turned_at
+        if turned is None or turned < started:
+            return None  # the heartbeat is still the previous process's: nothing to say yet
+        judged = stack_verdict(view)
         return judged.healthy, judged.reason
 
     return build_push_thread(status, environment, clock, verdict, daemon_secret_values(environment))

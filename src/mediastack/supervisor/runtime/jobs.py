@@ -29,12 +29,11 @@ from mediastack.supervisor.runtime.backup_runner import BackupRunner
 from mediastack.supervisor.runtime.listener import ListenerRunner
 from mediastack.supervisor.runtime.portsync_runner import PortSyncRunner, SyncTrigger
 from mediastack.supervisor.runtime.push_pings import PushThread
-from mediastack.supervisor.runtime.stop_budget import JOBS_STOP_SECONDS
+from mediastack.supervisor.runtime.stop_budget import JOBS_STOP_SECONDS, PUSH_STOP_SECONDS
 from mediastack.supervisor.runtime.update_runner import UpdateRunner
 from mediastack.supervisor.runtime.wire_runner import WireRunner, WireTrigger
 
 logger = logging.getLogger("mediastack.supervisor")
-PUSH_STOP_SECONDS = 1.0
 
 
 class Stopping(Protocol):
@@ -127,8 +126,7 @@ class SupervisorJobs:
         jobs = (self.listener, self.portsync, self.updates, self.backups, self.wire)
         runners: list[Stopping] = [job for job in jobs if job is not None]
         if self.push is not None:
-            # Within a second; a ping in flight ends by its own 10 s bound (a daemon thread).
-            self.push.stop(PUSH_STOP_SECONDS)
+            self.push.stop(PUSH_STOP_SECONDS)  # its own entry in stop_budget
         for runner in runners:
             runner.interrupt()
         deadline = time.monotonic() + budget_seconds

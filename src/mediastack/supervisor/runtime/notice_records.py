@@ -9,6 +9,7 @@ notification URL sends nothing and writes nothing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -59,8 +60,20 @@ class NotificationsRecorder:
         self._clock = clock
         previous = read_notifications_record(path).record
         self._base = dict(previous.counts) if previous is not None else {}
+        # Told from the worker and from producers' threads (a drop): one write at a time,
+        # and never an older count over a newer one.
+        self._lock = threading.Lock()
+        self._written = -1
 
     def __call__(self, statistics: QueueStatistics) -> None:
+        with self._lock:
+            settled = statistics.delivered + statistics.failed + statistics.dropped
+            if settled <= self._written:
+                return
+            self._written = settled
+            self._write(statistics)
+
+    def _write(self, statistics: QueueStatistics) -> None:
         now = {
             "delivered": statistics.delivered,
             "failed": statistics.failed,

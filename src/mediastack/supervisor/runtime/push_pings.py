@@ -66,8 +66,9 @@ KIND_NAMES = {
 
 Transport = Callable[[PushRequest], Reply]
 """Makes one request; returns the answer (any status) or raises ``NoReply``."""
-Verdict = Callable[[], tuple[bool, str]]
-"""Returns whether the supervisor is healthy, and why (a short sentence, no secret)."""
+Verdict = Callable[[], tuple[bool, str] | None]
+"""Returns whether the supervisor is healthy, and why (a short sentence, no secret); None
+while that cannot be told yet (a starting supervisor: nothing is pushed then)."""
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,10 @@ class PushThread:
     def run_once(self) -> int:
         """Ask the verdict and ping what is due (one cycle); return how many pings were made.
         Never raises: a failure is logged."""
-        healthy, reason = self._read_verdict()
+        verdict = self._read_verdict()
+        if verdict is None:
+            return 0
+        healthy, reason = verdict
         try:
             return self.pinger.check(healthy, reason, self._stopping.is_set)
         except Exception:  # a bug, not a failed ping (those are recorded): keep pinging
@@ -291,18 +295,18 @@ class PushThread:
         wait = self._check_seconds if due is None else min(self._check_seconds, due)
         return max(LEAST_WAIT_SECONDS, wait)
 
-    def _read_verdict(self) -> tuple[bool, str]:
+    def _read_verdict(self) -> tuple[bool, str] | None:
         """The verdict; one that cannot be read is unhealthy (the outside monitor should
         know), logged once until it can be read again."""
         try:
-            healthy, reason = self._verdict()
+            verdict = self._verdict()
         except Exception as error:
             if not self._verdict_failed:
                 logger.exception("%s: the health verdict cannot be read", self._name)
             self._verdict_failed = True
             return False, f"the supervisor's health cannot be read ({type(error).__name__})"
         self._verdict_failed = False
-        return healthy, reason
+        return verdict
 
 
 def push_targets(status: StatusPage, environment: Mapping[str, str]) -> tuple[PushTarget, ...]:

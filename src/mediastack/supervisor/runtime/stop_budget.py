@@ -37,6 +37,8 @@ verify); what runs past it is killed and the service is rolled back."""
 UPDATE_ROLLBACK_SECONDS = 30.0
 """After a stop, how long a rollback has (on top of ``UPDATE_FINISH_SECONDS``)."""
 
+LISTENER_STOP_SECONDS = 5.0  # its serve loop's join; a request in flight ends by its deadline
+PUSH_STOP_SECONDS = 1.0  # a ping in flight ends by its own 10 s bound (a daemon thread)
 STREAM_STOP_SECONDS = 5.0
 JOBS_STOP_SECONDS = 80.0
 COMPOSE_FINISH_SECONDS = COMPOSE_CALL_SECONDS + KILL_GRACE_SECONDS
@@ -45,6 +47,8 @@ NOTIFY_CLOSE_SECONDS = 5.0
 
 STOP_BUDGET: dict[str, float] = {
     "event stream": STREAM_STOP_SECONDS,
+    "listener": LISTENER_STOP_SECONDS,
+    "push pings": PUSH_STOP_SECONDS,
     "jobs": JOBS_STOP_SECONDS,
     "compose call": COMPOSE_FINISH_SECONDS,
     "autoheal restart": RESTART_FINISH_SECONDS,

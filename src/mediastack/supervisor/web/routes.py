@@ -50,8 +50,12 @@ class StatusRoutes:
         topology: Topology | None = None,
         stream: StreamSettings | None = None,
         token_variable: str = "MEDIASTACK_STATUS_TOKEN",
+        read_verdict_view: Callable[[], StatusView] | None = None,
     ) -> None:
+        """``read_verdict_view`` reads only what ``/health``'s verdict needs (default: the
+        whole view)."""
         self._read_view = read_view
+        self._read_verdict_view = read_verdict_view or read_view
         self._token = token
         self._token_variable = token_variable
         self._require_token = require_token
@@ -62,7 +66,6 @@ class StatusRoutes:
             "/api/v1/status": lambda view: Answer(HTTPStatus.OK, view.to_json(), NO_STORE),
             "/api/v1/summary": lambda view: Answer(HTTPStatus.OK, summary_of(view), NO_STORE),
             "/metrics": _metrics_answer,
-            HEALTH_PATH: _health_answer,
         }
 
     def answer(self, head: RequestHead) -> Answer:
@@ -74,9 +77,11 @@ class StatusRoutes:
             return self._stream.answer()
         if path == EVENTS_PATH:
             return self._events(query)
+        if path == HEALTH_PATH:
+            return self._read(_health_answer, self._read_verdict_view)
         route = self._routes.get(path)
         if route is None:
-            pages = sorted([*self._routes, STREAM_PATH, EVENTS_PATH])
+            pages = sorted([*self._routes, STREAM_PATH, EVENTS_PATH, HEALTH_PATH])
             return Answer(HTTPStatus.NOT_FOUND, {"error": "no such page", "pages": pages})
         return self._read(route)
 
@@ -87,9 +92,13 @@ class StatusRoutes:
             return Answer(HTTPStatus.BAD_REQUEST, {"error": str(error)})
         return self._read(lambda view: Answer(HTTPStatus.OK, events_json(view, asked), NO_STORE))
 
-    def _read(self, route: Callable[[StatusView], Answer]) -> Answer:
+    def _read(
+        self,
+        route: Callable[[StatusView], Answer],
+        reader: Callable[[], StatusView] | None = None,
+    ) -> Answer:
         try:
-            return route(self._read_view())
+            return route((reader or self._read_view)())
         except Exception:  # a page must never take the listener (or the webhook) down
             LOGGER.exception("cannot answer a GET")
             return Answer(

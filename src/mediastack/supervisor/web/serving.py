@@ -33,15 +33,18 @@ def status_token(loaded: LoadedConfig, environment: Mapping[str, str]) -> str:
     return environment.get(variable) or read_secrets(loaded.env_file).get(variable, "")
 
 
-def status_reader(loaded: LoadedConfig, state_file: Path, clock: Clock) -> StatusReader:
+def status_reader(
+    loaded: LoadedConfig, state_file: Path, clock: Clock, *, for_verdict: bool = False
+) -> StatusReader:
     """Return what reads a fresh view from the daemon's files (the pages' and the push
-    pings' one source)."""
+    pings' one source); ``for_verdict``: only what the stack's verdict needs."""
     return StatusReader(
         loaded.config.name,
         status_paths(loaded, state_file),
         loaded.config.supervisor,
         clock,
         lambda path: FileRollbacks(path).rolled_back(),
+        for_verdict=for_verdict,
     )
 
 
@@ -51,6 +54,7 @@ def status_pages(
     """Return what builds the status routes from the listener's settings: the status token
     is wanted unless it listens on loopback only."""
     reader = status_reader(loaded, state_file, clock)
+    verdict_reader = status_reader(loaded, state_file, clock, for_verdict=True)
     topology = topology_of_config(loaded)
     token = status_token(loaded, environment)
     variable = loaded.config.status.token_variable
@@ -62,6 +66,7 @@ def status_pages(
             require_token=token_needed(settings.bind_address),
             topology=topology,
             token_variable=variable,
+            read_verdict_view=verdict_reader,
         )
 
     return build

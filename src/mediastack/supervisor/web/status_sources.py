@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mediastack.backup.catalog import ArchiveInfo, list_archives
@@ -93,13 +93,17 @@ def read_sources(
     instance: str,
     paths: StatusPaths,
     read_rollbacks: Callable[[Path], Mapping[str, str]],
+    *,
+    for_verdict: bool = False,
 ) -> StatusSources:
     """Read the state file (read-only), the heartbeat, the backups folder, the update
-    memory and the jobs' records; return what they hold. Never raises: an unreadable state
-    file is a ``state_problem``, an unreadable heartbeat is none, an unreadable folder holds
+    memory and the daemon's records; return what they hold. ``for_verdict``: only what
+    ``verdict.stack_verdict`` reads (the state file, the heartbeat, the container board), for
+    ``/health`` and the push pings every few seconds. Never raises: an unreadable state file
+    is a ``state_problem``, an unreadable heartbeat is none, an unreadable folder holds
     nothing, an unreadable record is its ``problem``."""
     snapshot, history, totals, stopped, problem = _read_state(paths.state_file)
-    return StatusSources(
+    essential = StatusSources(
         instance=instance,
         snapshot=snapshot,
         history=history,
@@ -108,12 +112,17 @@ def read_sources(
         state_problem=problem,
         running=is_running(paths.state_file),
         beat=read_beat(heartbeat_path(paths.state_file)),
+        containers=read_board_record(board_record_path(paths.state_file)),
+    )
+    if for_verdict:
+        return essential
+    return replace(
+        essential,
         archives=_read_archives(paths.backups_folder),
         rolled_back=read_rollbacks(paths.rollbacks_file),
         portsync=read_portsync_record(portsync_record_path(paths.state_file)),
         wiring=read_wiring_record(wiring_record_path(paths.state_file)),
         restarts=read_restarts_record(restarts_record_path(paths.state_file)),
-        containers=read_board_record(board_record_path(paths.state_file)),
         updates=read_updates_record(updates_record_path(paths.state_file)),
         placeholders=_placeholders(paths.env_file),
         notifications=read_notifications_record(notifications_record_path(paths.state_file)),
@@ -168,7 +177,11 @@ class StatusReader:
         settings: Supervisor,
         clock: Clock,
         read_rollbacks: Callable[[Path], Mapping[str, str]],
+        *,
+        for_verdict: bool = False,
     ) -> None:
+        """``for_verdict``: read only what the stack's verdict needs (``read_sources``)."""
+        self._for_verdict = for_verdict
         self._instance = instance
         self._paths = paths
         self._settings = settings
@@ -177,5 +190,7 @@ class StatusReader:
 
     def __call__(self) -> StatusView:
         """Return the view as of now."""
-        sources = read_sources(self._instance, self._paths, self._read_rollbacks)
+        sources = read_sources(
+            self._instance, self._paths, self._read_rollbacks, for_verdict=self._for_verdict
+        )
         return build_status_view(sources, self._settings, self._clock.now())

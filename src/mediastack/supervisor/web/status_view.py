@@ -102,6 +102,7 @@ class StatusView:
     services: Mapping[str, ServiceState] = field(default_factory=dict)
     services_seen_at: datetime | None = None
     services_problem: str | None = None
+    services_held: frozenset[str] = frozenset()  # held by an update or a command then
     history: tuple[FinishedCascade, ...] = ()  # the last HISTORY_LIMIT cascades
     # The last update run and every result so far (``runtime.update_records``).
     update_runs: UpdatesRecord | None = None
@@ -151,6 +152,7 @@ class StatusView:
                 "seen_at": _iso(self.services_seen_at),
                 "problem": self.services_problem,
                 "by_name": {name: state.to_json() for name, state in sorted(self.services.items())},
+                "held": sorted(self.services_held),
             },
         }
 
@@ -178,6 +180,7 @@ def build_status_view(sources: StatusSources, settings: Supervisor, now: datetim
         services=board.services if board else {},
         services_seen_at=board.written_at if board else None,
         services_problem=sources.containers.problem,
+        services_held=frozenset(board.held) if board else frozenset(),
         history=sources.history,
         update_runs=sources.updates.record,
         update_runs_problem=sources.updates.problem,

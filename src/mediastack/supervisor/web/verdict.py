@@ -1,15 +1,19 @@
 """One verdict on the whole stack, for ``/health``, Homepage's summary and the push pings.
 
 Healthy when the supervisor is (its loop turns and its engine stream is connected: the
-heartbeat), cascades are not paused, gluetun is running and healthy, and every other service
-the daemon saw is running and not unhealthy, except those stopped by their user and the
-dependents a cascade is recreating right now. Pure: read from a ``StatusView``.
+heartbeat), cascades are not paused, gluetun is running and reports healthy, and every other
+service the daemon saw is running and not unhealthy. Spared: services stopped by their user
+(in gluetun's namespace: the daemon's mark; anywhere: a container its engine reported
+``stop``ped rather than dead), the dependents a cascade is recreating right now, and what an
+update or a command holds (its stops and removals are its own). Pure: read from a
+``StatusView``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mediastack.supervisor.runtime.container_board import STOPPED
 from mediastack.supervisor.web.status_view import StatusView
 
 GLUETUN = "gluetun"
@@ -36,13 +40,16 @@ def stack_verdict(view: StatusView) -> Verdict:
 
 
 def _troubled(view: StatusView) -> list[str]:
-    spared = set(view.user_stopped) | set(view.cascading_dependents)
+    spared = set(view.user_stopped) | set(view.cascading_dependents) | set(view.services_held)
     problems = []
     for name, state in sorted(view.services.items()):
-        if name in spared or state.status == "removed":
+        if name in spared or state.status == STOPPED:
             continue
         if state.status != "running":
             problems.append(f"{name} is {state.status}")
-        elif state.health == "unhealthy" or (name == GLUETUN and state.health == "starting"):
-            problems.append(f"{name} is {state.health}")
+        elif name == GLUETUN and state.health != "healthy":
+            # Its dependents wait for a healthy gluetun: "starting" is the VPN not up yet.
+            problems.append(f"gluetun is {state.health or 'not healthy yet'}")
+        elif state.health == "unhealthy":
+            problems.append(f"{name} is unhealthy")
     return problems

@@ -47,7 +47,7 @@ def test_a_gluetun_restart_and_its_cascade_show_on_the_board(tmp_path: Path) -> 
     world = harness.world
     world.restart_gluetun()
     harness.feed(world.event("start", "gluetun"))
-    assert board_of(harness)["gluetun"][:2] == ("running", None)  # health starts again
+    assert board_of(harness)["gluetun"][:2] == ("running", "starting")  # its check begins again
     world.set_health("gluetun", "healthy")
     harness.feed(world.event("health_status: healthy", "gluetun"))
     for service in DEPENDENTS:
@@ -151,3 +151,30 @@ def test_a_full_read_replaces_the_board_and_keeps_when_an_unchanged_state_began(
     assert recorder.board.services["sonarr"].since == first
     recorder.reset(containers[:1], first + timedelta(minutes=6))
     assert set(recorder.board.services) == {"gluetun"}
+
+
+def test_a_one_off_run_of_a_service_does_not_take_its_place(tmp_path: Path) -> None:
+    harness = build_harness(tmp_path, FakeClock())
+    harness.connect()
+    real = harness.world.container("sonarr")
+    started = harness.world.event("start", "sonarr").event
+    run = dataclasses.replace(
+        started, container_id="f" * 64,
+        labels={**started.labels, "com.docker.compose.oneoff": "True"},
+    )  # fmt: skip
+    board = ContainerBoard([PROJECT])
+    board.reset([real], harness.clock.now())
+    for kind in (EventKind.START, EventKind.DIE, EventKind.DESTROY):
+        assert board.observe(dataclasses.replace(run, kind=kind, action=kind.value)) is False
+    assert board.services["sonarr"].container == real.id
+
+
+def test_a_stop_is_told_apart_from_a_death(tmp_path: Path) -> None:
+    harness = build_harness(tmp_path, FakeClock())
+    harness.connect()
+    world = harness.world
+    world.stop("sonarr")
+    harness.feed(world.event("die", "sonarr"))
+    assert board_of(harness)["sonarr"][0] == "exited"
+    harness.feed(world.event("stop", "sonarr"))
+    assert board_of(harness)["sonarr"][0] == "stopped"

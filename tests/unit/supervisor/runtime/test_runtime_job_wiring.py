@@ -13,11 +13,13 @@ import pytest
 from mediastack.backup import next_backup_time
 from mediastack.config import LoadedConfig
 from mediastack.config.load import parse_config
+from mediastack.config.schema import Supervisor
 from mediastack.notify.message import Notification
 from mediastack.portsync import Trigger
 from mediastack.portsync.wiring import disabled_reason
 from mediastack.supervisor.clock import FakeClock
 from mediastack.supervisor.runtime import job_wiring
+from mediastack.supervisor.runtime.heartbeat import Beat, format_beat, heartbeat_path
 from mediastack.supervisor.runtime.messages import Inbox
 from mediastack.supervisor.runtime.notices import LogOnlyNotifier
 from mediastack.supervisor.runtime.portsync_runner import SyncTrigger
@@ -113,6 +115,12 @@ def test_the_daemon_reads_its_secrets_from_the_homelab_env_file(
     }
 
 
+def write_beat(state_file: Path, moment: datetime) -> None:
+    path = heartbeat_path(state_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(format_beat(Beat(moment, True, moment)), encoding="utf-8")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -183,6 +191,11 @@ def test_push_pings_carry_the_health_verdict_from_the_daemons_files(
         jobs = job_wiring.build_jobs(loaded(text, tmp_path), Inbox(), LogOnlyNotifier(), clock,
                                      environment)  # fmt: skip
         assert jobs.push is not None
+        # A heartbeat older than this process (the previous supervisor's): nothing is said.
+        state = loaded(text, tmp_path).folder(Supervisor().state_file)
+        write_beat(state, clock.now() - timedelta(minutes=5))
+        assert jobs.push.run_once() == 0 and monitor.pings == []
+        write_beat(state, clock.now())  # this process's loop turned
         jobs.start()
         try:
             deadline = time.monotonic() + 10
@@ -191,8 +204,10 @@ def test_push_pings_carry_the_health_verdict_from_the_daemons_files(
         finally:
             jobs.stop()
     (ping,) = monitor.pings
-    # No daemon ever ran in tmp_path: its heartbeat is missing, so the stack is not healthy.
-    assert ping.action == "fail" and ping.body.startswith("the supervisor: ")
+    # The fresh heartbeat says the loop turns and the stream is connected; no service is
+    # known to be in trouble: the verdict is healthy.
+    assert ping.action == "success"
+    assert ping.body == "the supervisor and every service are healthy"
 
 
 def test_a_push_url_that_cannot_be_used_is_said_and_the_daemon_runs_without(

@@ -145,3 +145,31 @@ def test_what_needs_you_names_waiting_links_placeholders_and_troubled_services(
     status = view.to_json()
     assert status["supervisor"]["placeholder_secrets"] == ["WIREGUARD_PRIVATE_KEY"]
     assert "s3cret-value" not in str(status) and "s3cret-value" not in str(needs)
+
+
+def healthy_lab(lab: Lab) -> None:
+    lab.finish_cascade(Outcome.HEALED, 5)
+    lab.beat()
+    lab.see("gluetun")
+
+
+def test_gluetun_not_yet_healthy_after_a_restart_is_not_healthy(lab: Lab) -> None:
+    healthy_lab(lab)
+    lab.see("gluetun", health="starting")
+    assert stack_verdict(lab.view()).reason == "gluetun is starting"
+
+
+def test_a_removed_dependent_nobody_holds_is_not_healthy(lab: Lab) -> None:
+    healthy_lab(lab)
+    lab.see("sonarr", status="removed", health=None)
+    assert stack_verdict(lab.view()).reason == "sonarr is removed"
+
+
+def test_what_an_update_holds_and_what_someone_stopped_are_spared(lab: Lab) -> None:
+    healthy_lab(lab)
+    lab.see("sonarr", status="exited")
+    lab.see("plex", status="stopped")
+    lab.hold("sonarr")
+    view = lab.view()
+    assert stack_verdict(view).healthy
+    assert view.to_json()["services"]["held"] == ["sonarr"]

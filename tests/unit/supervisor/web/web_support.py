@@ -114,9 +114,7 @@ class Lab:
 
     def see(self, service: str, status: str = "running", health: str | None = "healthy") -> None:
         """Record ``service``'s container as the daemon's board does (its full read)."""
-        recorder = self.__dict__.setdefault(
-            "_board", BoardRecorder(board_record_path(self.paths.state_file), [PROJECT])
-        )
+        recorder = self._board()
         seen = self.__dict__.setdefault("_seen", {})
         seen[service] = ContainerInfo(
             id=f"{len(seen) + 1:064x}", name=f"{PROJECT}-{service}-1", image=service,
@@ -125,6 +123,16 @@ class Lab:
             labels={"com.docker.compose.project": PROJECT, "com.docker.compose.service": service},
         )  # fmt: skip
         recorder.reset(list(seen.values()), self.clock.now())
+
+    def hold(self, *services: str) -> None:
+        """Record ``services`` as held by an update, as the daemon's board does."""
+        self._board().hold(services, self.clock.now())
+
+    def _board(self) -> BoardRecorder:
+        board: BoardRecorder = self.__dict__.setdefault(
+            "_board_recorder", BoardRecorder(board_record_path(self.paths.state_file), [PROJECT])
+        )
+        return board
 
 
 def read_rollbacks(path: Path) -> dict[str, str]:
