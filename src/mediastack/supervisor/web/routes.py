@@ -71,6 +71,13 @@ class StatusRoutes:
     def answer(self, head: RequestHead) -> Answer:
         """Return the answer to a GET of ``head.target`` (its query string ignored)."""
         path, _, query = head.target.partition("?")
+        if not self._require_token and not _loopback_host(head.header("Host")):
+            # Open on loopback only for whoever is on this host: a web page elsewhere that
+            # points a name of its own at 127.0.0.1 (DNS rebinding) must not read it.
+            return Answer(
+                HTTPStatus.FORBIDDEN,
+                {"error": "this listener answers only to 127.0.0.1, localhost or [::1]"},
+            )
         if path != HEALTH_PATH and not self._authorised(head):
             return self._refusal()
         if path == STREAM_PATH:
@@ -119,6 +126,19 @@ class StatusRoutes:
         if not self._require_token:
             return True
         return token_matches(head.header("Authorization"), self._token)
+
+
+def _loopback_host(host: str | None) -> bool:
+    """Return whether a ``Host`` header names this host by a loopback name (none sent: an
+    HTTP/1.0 client on the host, allowed)."""
+    if host is None:
+        return True
+    name = host.strip().lower()
+    if name.startswith("["):
+        name = name[1 : name.find("]")] if "]" in name else name
+    else:
+        name = name.rsplit(":", 1)[0]
+    return name in LOOPBACK_ADDRESSES
 
 
 def _health_answer(view: StatusView) -> Answer:

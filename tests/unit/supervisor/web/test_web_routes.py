@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from web_support import TOKEN, Lab
 
 from mediastack.supervisor.actions import Outcome
@@ -88,3 +89,22 @@ def test_on_loopback_only_no_token_is_asked(lab: Lab) -> None:
     assert routes.answer(RequestHead("GET", "/api/v1/summary", {})).status == 200
     assert token_needed("0.0.0.0")
     assert token_needed("192.168.1.10")
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("127.0.0.1:8099", 200),
+        ("localhost:8099", 200),
+        ("[::1]:8099", 200),
+        (None, 200),
+        ("attacker.example:8099", 403),
+        ("192.168.1.10:8099", 403),
+    ],
+)
+def test_an_open_loopback_listener_answers_only_to_loopback_names(
+    lab: Lab, host: str | None, status: int
+) -> None:
+    routes = StatusRoutes(lab.reader(), "", require_token=False)
+    headers = {} if host is None else {"host": host}
+    assert routes.answer(RequestHead("GET", "/api/v1/summary", headers)).status == status

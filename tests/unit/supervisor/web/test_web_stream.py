@@ -33,7 +33,7 @@ class StreamClient:
 
     def __init__(self, address: tuple[str, int]) -> None:
         self.socket = socket.create_connection(address, timeout=READ_TIMEOUT_SECONDS)
-        request = f"GET {STREAM_PATH} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+        request = f"GET {STREAM_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
         self.socket.sendall(request.encode())
         self._buffer = b""
         head = self._read_until(b"\r\n\r\n")
@@ -145,7 +145,7 @@ def test_the_api_still_answers_beside_two_streams(server: WebhookServer) -> None
         stream.next_event()
 
     with socket.create_connection(server.address, timeout=READ_TIMEOUT_SECONDS) as plain:
-        plain.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        plain.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         answer = plain.recv(65_536)
     for stream in streams:
         stream.close()
