@@ -33,7 +33,10 @@ class StreamClient:
 
     def __init__(self, address: tuple[str, int]) -> None:
         self.socket = socket.create_connection(address, timeout=READ_TIMEOUT_SECONDS)
-        request = f"GET {STREAM_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
+        request = (
+            f"GET {STREAM_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Accept: text/event-stream\r\n\r\n"
+        )
         self.socket.sendall(request.encode())
         self._buffer = b""
         head = self._read_until(b"\r\n\r\n")
