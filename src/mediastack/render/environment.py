@@ -22,6 +22,27 @@ def read_secrets(path: Path) -> dict[str, str]:
     return {key: value or "" for key, value in dotenv_values(path).items()}
 
 
+def secret_value(environment: Mapping[str, str], env_file: Path, variable: str) -> str:
+    """Return ``variable`` from ``environment`` (the supervisor container's), else from the
+    .env file; "" when neither has it."""
+    return environment.get(variable) or read_secrets(env_file).get(variable, "")
+
+
+_SECRET_WORDS = frozenset(
+    {"KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "CLAIM"}
+)
+_SECRET_SUFFIXES = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+
+
+def looks_secret(name: str) -> bool:
+    """Return True when a variable name suggests a secret (…_KEY, …TOKEN, …PASSWORD, APIKEY,
+    PLEX_CLAIM, …); public keys and ``…_FILE`` paths are not secrets."""
+    words = [word for word in re.split(r"[^A-Z0-9]+", name.upper()) if word]
+    if not words or "PUBLIC" in words:
+        return False
+    return words[-1] in _SECRET_WORDS or words[-1].endswith(_SECRET_SUFFIXES)
+
+
 def is_placeholder(value: str) -> bool:
     """Return True when ``value`` is still one of init's named placeholders."""
     return value.startswith(PLACEHOLDER_PREFIX)

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from mediastack.config import LoadedConfig
-from mediastack.render.environment import read_secrets
+from mediastack.render.environment import secret_value
 from mediastack.stack.rendered import require_rendered
-from mediastack.updates.queue import UpdateRequest
 from mediastack.updates.webhook import (
     Enqueue,
     Pages,
@@ -28,8 +27,7 @@ from mediastack.updates.wud import ServiceDirectory
 def webhook_token(loaded: LoadedConfig, environment: Mapping[str, str]) -> str:
     """Return the webhook token: the variable named by ``updates.webhook.token_variable`` from
     ``environment`` (the supervisor container's), else from the .env file; "" when unset."""
-    variable = loaded.config.updates.webhook.token_variable
-    return environment.get(variable) or read_secrets(loaded.env_file).get(variable, "")
+    return secret_value(environment, loaded.env_file, loaded.config.updates.webhook.token_variable)
 
 
 def build_listener(
@@ -65,10 +63,4 @@ def build_listener(
         read_requests_per_minute=loaded.config.status.requests_per_minute,
     )
     served = pages(settings) if pages is not None else None
-    return WebhookServer(settings, directory, enqueue or _no_updates, pages=served)
-
-
-def _no_updates(request: UpdateRequest) -> bool:
-    """The webhook is off: a POST is answered 404 before a payload is read, so nothing is
-    ever handed here; refusing keeps it so if that changed."""
-    return False
+    return WebhookServer(settings, directory, enqueue, pages=served)

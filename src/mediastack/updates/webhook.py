@@ -183,14 +183,15 @@ def _too_many(retry_after_seconds: int) -> Answer:
 
 class WebhookServer:
     """The webhook, served from its own threads. ``start()`` binds and returns; ``stop()``
-    stops serving and closes the socket. ``enqueue`` receives one UpdateRequest per accepted
-    request and returns False when it cannot take it."""
+    stops serving and closes the socket. ``enqueue`` (None: the webhook is off, a POST is
+    404) receives one UpdateRequest per accepted request and returns False when it cannot
+    take it."""
 
     def __init__(
         self,
         settings: WebhookSettings,
         directory: ServiceDirectory,
-        enqueue: Enqueue,
+        enqueue: Enqueue | None,
         *,
         monotonic: Callable[[], float] = time.monotonic,
         pages: Pages | None = None,
@@ -341,7 +342,8 @@ class WebhookServer:
         ]
         if not services:
             return Answer(HTTPStatus.OK, {"queued": [], "ignored": ignored})
-        if not self._enqueue(UpdateRequest(Source.WEBHOOK, frozenset(services))):
+        request = UpdateRequest(Source.WEBHOOK, frozenset(services))
+        if self._enqueue is None or not self._enqueue(request):
             return _refusal(HTTPStatus.SERVICE_UNAVAILABLE, "the update queue is full")
         LOGGER.info("webhook queued an update check of %s", ", ".join(services))
         return Answer(HTTPStatus.ACCEPTED, {"queued": services, "ignored": ignored})

@@ -10,13 +10,10 @@ from collections.abc import Iterator
 from mediastack.lint.findings import Violation
 from mediastack.lint.model import ComposeProject, EnvironmentVariable, Mount, MountKind, Service
 from mediastack.lint.roles import in_gluetun_namespace, is_gluetun, is_socket_proxy
+from mediastack.render.environment import looks_secret
 
 SOCKET_NAME = "docker.sock"
 SOCKET_FOLDERS = frozenset({"/run", "/var/run"})  # mounting these mounts the socket too
-_SECRET_WORDS = frozenset(
-    {"KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "CLAIM"}
-)
-_SECRET_SUFFIXES = ("KEY", "TOKEN", "SECRET", "PASSWORD")
 _REFERENCE = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -70,15 +67,6 @@ def net_admin_outside_gluetun(project: ComposeProject) -> Iterator[Violation]:
                 f"remove {', '.join(sorted(granted))} from {service.name}'s cap_add; only "
                 "gluetun needs NET_ADMIN",
             )
-
-
-def looks_secret(name: str) -> bool:
-    """Return True when a variable name suggests a secret (…_KEY, …TOKEN, …PASSWORD, APIKEY,
-    PLEX_CLAIM, …); public keys and ``…_FILE`` paths are not secrets."""
-    words = [word for word in re.split(r"[^A-Z0-9]+", name.upper()) if word]
-    if not words or "PUBLIC" in words:
-        return False
-    return words[-1] in _SECRET_WORDS or words[-1].endswith(_SECRET_SUFFIXES)
 
 
 def is_literal(value: str | None) -> bool:

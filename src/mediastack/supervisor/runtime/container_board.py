@@ -13,7 +13,7 @@ raises.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ class ServiceState:
     status: str
     health: str | None
     container: str
-    since: datetime
+    since: datetime = field(compare=False)  # two states are the same whenever they began
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,7 +92,7 @@ class ContainerBoard:
                 continue
             previous = self._services.get(service)
             state = ServiceState(container.status, container.health, container.id, at)
-            if previous is not None and _same(previous, state):
+            if state == previous:
                 state = previous  # unchanged: keep when it began
             if service not in seen or container.running:
                 seen[service] = state
@@ -108,7 +108,7 @@ class ContainerBoard:
             return False  # `docker compose run` (recyclarr sync): not the service itself
         previous = self._services.get(event.service)
         state = _after(previous, event)
-        if state is None or (previous is not None and _same(previous, state)):
+        if state is None or state == previous:
             return False
         self._services[event.service] = state
         return True
@@ -135,9 +135,6 @@ def _after(previous: ServiceState | None, event: ContainerEvent) -> ServiceState
         return replace(base, health=event.health.value, since=event.at)
     return None
 
-
-def _same(one: ServiceState, other: ServiceState) -> bool:
-    return (one.status, one.health, one.container) == (other.status, other.health, other.container)
 
 
 # -- the record ---------------------------------------------------------------------------

@@ -104,6 +104,9 @@ from mediastack.supervisor.runtime.wire_runner import WIRED_SERVICES
 from mediastack.supervisor.runtime.workers import Worker
 from mediastack.supervisor.state import SupervisorStore
 
+# The events the board spares when an update or a command holds their service: reading the
+# leases for these alone keeps a flood of health events from listing the lease folder.
+HOLDABLE_KINDS = frozenset({EventKind.DIE, EventKind.STOP, EventKind.DESTROY})
 logger = logging.getLogger("mediastack.supervisor")
 
 REREAD_RETRY = Backoff(timedelta(seconds=1), timedelta(seconds=30), max_attempts=1)
@@ -381,7 +384,8 @@ class SupervisorDaemon:
         self._note_gluetun_health(event, meaning)
         self._note_user_stop(event)
         if self._parts.board is not None:
-            self._parts.board.hold(self._holds.services(), event.at)
+            if event.kind in HOLDABLE_KINDS:  # only then is a hold worth its lease read
+                self._parts.board.hold(self._holds.services(), event.at)
             self._parts.board.observe(event)
         gluetun_news = meaning in (Relevance.GLUETUN_STARTED, Relevance.GLUETUN_HEALTHY)
         if gluetun_news and self._cascade_held(f"gluetun's {event.kind.value}"):

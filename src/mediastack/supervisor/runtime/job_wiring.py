@@ -24,6 +24,7 @@ from pathlib import Path
 from mediastack.catalogue import CATALOGUE
 from mediastack.config import LoadedConfig
 from mediastack.notify.message import Notification
+from mediastack.render.environment import looks_secret
 from mediastack.supervisor.clock import Clock
 from mediastack.supervisor.runtime.backup_runner import BackupProcess, BackupRunner
 from mediastack.supervisor.runtime.job_notices import FAILURE_PRIORITY
@@ -248,12 +249,13 @@ def _push(
 
 
 def daemon_secret_values(environment: Mapping[str, str]) -> list[str]:
-    """Return the values a push message must never carry (every long value of .env and the
-    environment that looks like a key, token or password)."""
+    """Return the values a push message must never carry: every value of .env and the
+    environment whose name looks secret (the lint rules' ``looks_secret``), and the URL lists
+    (notification and push URLs carry tokens)."""
     return [
         value
         for name, value in environment.items()
-        if len(value) >= 8 and any(word in name for word in ("KEY", "TOKEN", "PASSWORD", "URL"))
+        if value and (looks_secret(name) or name.endswith("_URLS"))
     ]
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from mediastack.supervisor.runtime.report import cascade_json
-from mediastack.supervisor.web.status_view import StatusView
+from mediastack.supervisor.web.status_view import StatusView, archive_json
 
 KINDS = ("cascade", "backup", "portsync", "wire")
 DEFAULT_LIMIT = 50
@@ -73,17 +73,8 @@ def _events(view: StatusView) -> Iterator[tuple[datetime, dict[str, Any]]]:
         yield cascade.finished_at, {"kind": "cascade", "at": _iso(cascade.finished_at),
                                     **cascade_json(cascade)}  # fmt: skip
     for archive in view.backups.listed:
-        yield (
-            archive.created,
-            {
-                "kind": "backup",
-                "at": _iso(archive.created),
-                "name": archive.path.name,
-                "size_bytes": archive.size_bytes,
-                "state": archive.state.value,
-                "verified_at": _iso(archive.verified_at),
-            },
-        )
+        yield archive.created, {"kind": "backup", "at": _iso(archive.created),
+                                **(archive_json(archive) or {})}  # fmt: skip
     vpn = view.vpn
     if vpn.last_sync_at is not None:
         yield (

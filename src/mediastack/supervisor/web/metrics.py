@@ -17,7 +17,7 @@ not carry it (issue 3's idle budget).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -60,15 +60,10 @@ class StatusCollector:
 
 
 def _cascade_metrics(view: StatusView) -> Iterator[Metric]:
-    from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily
+    from prometheus_client.metrics_core import HistogramMetricFamily
 
     totals = view.totals
-    cascades = CounterMetricFamily(
-        "mediastack_cascades", "VPN cascades finished, by result.", labels=["result"]
-    )
-    for result, count in totals.outcome_counts().items():
-        cascades.add_metric([result], count)
-    yield cascades
+    yield _by_result("mediastack_cascades", "VPN cascades finished", totals.outcome_counts())
     buckets = [
         (_bound(bound), count)
         for bound, count in zip(totals.bounds, totals.cumulative_buckets, strict=True)
@@ -158,7 +153,6 @@ def _backup_metrics(view: StatusView) -> Iterator[Metric]:
 
 
 def _update_metrics(view: StatusView) -> Iterator[Metric]:
-    from prometheus_client.metrics_core import CounterMetricFamily
 
     yield _gauge(
         "mediastack_updates_rolled_back_services",
@@ -178,16 +172,10 @@ def _update_metrics(view: StatusView) -> Iterator[Metric]:
         "When the last update run ended.",
         _timestamp(run.finished_at),
     )
-    applied = CounterMetricFamily(
-        "mediastack_updates", "Updates applied, by result.", labels=["result"]
-    )
-    for result, count in sorted(run.totals.items()):
-        applied.add_metric([result], count)
-    yield applied
+    yield _by_result("mediastack_updates", "Updates applied", run.totals)
 
 
 def _vpn_metrics(view: StatusView) -> Iterator[Metric]:
-    from prometheus_client.metrics_core import CounterMetricFamily
 
     vpn = view.vpn
     if vpn.connected is not None:
@@ -208,12 +196,7 @@ def _vpn_metrics(view: StatusView) -> Iterator[Metric]:
             "When the last port sync ended.",
             _timestamp(vpn.last_sync_at),
         )
-        runs = CounterMetricFamily(
-            "mediastack_portsync_runs", "Port sync runs, by result.", labels=["result"]
-        )
-        for result, count in sorted(vpn.runs.items()):
-            runs.add_metric([result], count)
-        yield runs
+        yield _by_result("mediastack_portsync_runs", "Port sync runs", vpn.runs)
 
 
 def _wiring_metrics(view: StatusView) -> Iterator[Metric]:
@@ -285,20 +268,26 @@ def _service_metrics(view: StatusView) -> Iterator[Metric]:
 
 
 def _notification_metrics(view: StatusView) -> Iterator[Metric]:
-    from prometheus_client.metrics_core import CounterMetricFamily
 
     record = view.notifications
     if record is None:
         return
-    family = CounterMetricFamily(
+    yield _by_result(
         "mediastack_notifications",
-        "Notifications by result: delivered, failed (given up after the last attempt), "
-        "dropped (pushed out of a full queue).",
-        labels=["result"],
+        "Notifications (failed: given up after the last attempt; dropped: pushed out of a "
+        "full queue)",
+        record.counts,
     )
-    for result, count in sorted(record.counts.items()):
+
+
+def _by_result(name: str, what: str, counts: Mapping[str, int]) -> Metric:
+    """A counter of ``what`` by its ``result`` label (``_total`` added by the exposition)."""
+    from prometheus_client.metrics_core import CounterMetricFamily
+
+    family = CounterMetricFamily(name, f"{what}, by result.", labels=["result"])
+    for result, count in sorted(counts.items()):
         family.add_metric([result], count)
-    yield family
+    return family
 
 
 def _gauge(name: str, documentation: str, value: float) -> Metric:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from mediastack.config import LoadedConfig
-from mediastack.render.environment import read_secrets
+from mediastack.render.environment import secret_value
 from mediastack.supervisor.clock import Clock
 from mediastack.supervisor.web.routes import StatusRoutes, token_needed
 from mediastack.supervisor.web.status_sources import StatusPaths, StatusReader
@@ -29,8 +29,7 @@ def status_paths(loaded: LoadedConfig, state_file: Path) -> StatusPaths:
 def status_token(loaded: LoadedConfig, environment: Mapping[str, str]) -> str:
     """Return the read-only token: the variable ``status.token_variable`` names, from
     ``environment`` (the supervisor container's), else from .env; "" when unset."""
-    variable = loaded.config.status.token_variable
-    return environment.get(variable) or read_secrets(loaded.env_file).get(variable, "")
+    return secret_value(environment, loaded.env_file, loaded.config.status.token_variable)
 
 
 def status_reader(

@@ -102,7 +102,9 @@ def read_sources(
     ``/health`` and the push pings every few seconds. Never raises: an unreadable state file
     is a ``state_problem``, an unreadable heartbeat is none, an unreadable folder holds
     nothing, an unreadable record is its ``problem``."""
-    snapshot, history, totals, stopped, problem = _read_state(paths.state_file)
+    # The verdict needs the snapshot (the pause, the cascade in flight), not the history.
+    history_limit = 0 if for_verdict else HISTORY_LIMIT
+    snapshot, history, totals, stopped, problem = _read_state(paths.state_file, history_limit)
     essential = StatusSources(
         instance=instance,
         snapshot=snapshot,
@@ -144,14 +146,14 @@ _StateRead = tuple[
 ]
 
 
-def _read_state(state_file: Path) -> _StateRead:
+def _read_state(state_file: Path, history_limit: int) -> _StateRead:
     if not state_file.exists():
         return None, (), CascadeTotals(), frozenset(), None
     try:
         with SupervisorStore(state_file, read_only=True) as store, store.reading():
             return (
                 store.load(),
-                store.history(HISTORY_LIMIT),
+                store.history(history_limit) if history_limit else (),
                 store.cascade_totals(),
                 store.user_stopped(),
                 None,

@@ -243,7 +243,8 @@ def _health_json(health: HealthView) -> dict[str, Any]:
     }
 
 
-def _archive_json(info: ArchiveInfo | None) -> dict[str, Any] | None:
+def archive_json(info: ArchiveInfo | None) -> dict[str, Any] | None:
+    """One archive as ``/api/v1/status`` and ``/api/v1/events`` show it (None: none)."""
     if info is None:
         return None
     return {
@@ -258,6 +259,6 @@ def _archive_json(info: ArchiveInfo | None) -> dict[str, Any] | None:
 def _backups_json(backups: BackupView) -> dict[str, Any]:
     return {
         "archives": backups.archives,
-        "latest": _archive_json(backups.latest),
-        "latest_verified": _archive_json(backups.latest_verified),
+        "latest": archive_json(backups.latest),
+        "latest_verified": archive_json(backups.latest_verified),
     }

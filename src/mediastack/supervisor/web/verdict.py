@@ -1,4 +1,4 @@
-"""One verdict on the whole stack, for ``/health``, Homepage's summary and the push pings.
+"""One verdict on the whole stack, for ``/health``, ``/metrics``, the page and the push pings.
 
 Healthy when the supervisor is (its loop turns and its engine stream is connected: the
 heartbeat), cascades are not paused, gluetun is running and reports healthy, and every other
@@ -11,20 +11,11 @@ update or a command holds (its stops and removals are its own). Pure: read from 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from mediastack.supervisor.runtime.container_board import STOPPED
+from mediastack.supervisor.runtime.heartbeat import Verdict
 from mediastack.supervisor.web.status_view import StatusView
 
 GLUETUN = "gluetun"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Healthy or not, and why (one sentence)."""
-
-    healthy: bool
-    reason: str
 
 
 def stack_verdict(view: StatusView) -> Verdict:

@@ -11,6 +11,7 @@ from pathlib import Path
 from runtime_support import DEPENDENTS, PROJECT, Harness, build_harness
 
 from mediastack.config.schema import Supervisor
+from mediastack.stack.lease import Lease, LeaseHolder, active_leases
 from mediastack.supervisor.clock import FakeClock
 from mediastack.supervisor.events import EventKind
 from mediastack.supervisor.runtime.container_board import (
@@ -19,6 +20,7 @@ from mediastack.supervisor.runtime.container_board import (
     board_record_path,
     read_board_record,
 )
+from mediastack.supervisor.runtime.hold import LeaseWatch
 from mediastack.supervisor.web.page import service_condition
 from mediastack.supervisor.web.status_sources import StatusPaths, StatusReader
 
@@ -178,3 +180,28 @@ def test_a_stop_is_told_apart_from_a_death(tmp_path: Path) -> None:
     assert board_of(harness)["sonarr"][0] == "exited"
     harness.feed(world.event("stop", "sonarr"))
     assert board_of(harness)["sonarr"][0] == "stopped"
+
+
+def test_only_a_stop_death_or_removal_reads_the_leases_and_a_leased_one_is_held(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "leases"
+    reads: list[Path] = []
+
+    def counted(path: Path) -> list[Lease]:
+        reads.append(path)
+        return active_leases(path)
+
+    harness = build_harness(tmp_path, FakeClock(), leases=LeaseWatch(folder, counted))
+    harness.connect()
+    before = len(reads)
+    starting = harness.world.event("health_status: starting", "sonarr")
+    for _ in range(20):  # a flood of health events: the board lists no folder for them
+        harness.feed(starting)
+    assert len(reads) == before
+    with LeaseHolder(folder).hold(["sonarr"], "mediastack up --force-recreate sonarr"):
+        harness.world.stop("sonarr")
+        harness.feed(harness.world.event("die", "sonarr"))
+        record = read_board_record(board_record_path(harness.store_path)).record
+    assert len(reads) > before
+    assert record is not None and record.held == ("sonarr",)
